@@ -1,0 +1,3 @@
+// Series: pure derivations from run events to what charts and progress bars draw.
+export * from './loss.ts'
+export * from './progress.ts'

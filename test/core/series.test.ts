@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import type { RunEvent } from '../../core/src/protocol.ts'
+import { formatDuration, lossSeries, lrSeries, progressOf, smoothingFor, smoothSeries } from '../../core/src/series/index.ts'
+
+const step = (n: number, total: number, seconds: number, loss = 1 / n, lr = 1e-3): RunEvent => ({
+  type: 'step',
+  time: 1000 + seconds,
+  step: n,
+  total,
+  loss,
+  lr,
+  seconds,
+})
+const started = (total: number): RunEvent => ({ type: 'started', time: 1000, total, trainable_params: 1234, device: 'cpu' })
+
+describe('loss and lr series', () => {
+  it('takes one point per step event and ignores lifecycle events', () => {
+    const events = [{ type: 'queued', time: 0, position: 0 } as RunEvent, started(3), step(1, 3, 1, 0.5, 1e-4), step(2, 3, 2, 0.25, 2e-4)]
+    expect(lossSeries(events)).toEqual([
+      { step: 1, value: 0.5 },
+      { step: 2, value: 0.25 },
+    ])
+    expect(lrSeries(events).map((p) => p.value)).toEqual([1e-4, 2e-4])
+  })
+})
+
+describe('smoothSeries', () => {
+  it('returns the series unchanged at weight 0', () => {
+    const points = [1, 5, 2].map((value, i) => ({ step: i + 1, value }))
+    expect(smoothSeries(points, 0)).toEqual(points)
+  })
+  it('is bias-corrected, so a constant series stays constant', () => {
+    const points = Array.from({ length: 10 }, (_, i) => ({ step: i + 1, value: 0.3 }))
+    for (const p of smoothSeries(points, 0.9)) expect(p.value).toBeCloseTo(0.3, 12)
+  })
+  it('damps a spike', () => {
+    const values = [1, 1, 1, 10, 1, 1]
+    const smooth = smoothSeries(values.map((value, i) => ({ step: i, value })), 0.8)
+    expect(smooth[3].value).toBeLessThan(5)
+    expect(smooth[3].value).toBeGreaterThan(1)
+  })
+  it('rejects a weight outside [0, 1)', () => {
+    expect(() => smoothSeries([], 1)).toThrow(RangeError)
+  })
+  it('smooths longer runs harder', () => {
+    expect(smoothingFor(40)).toBeLessThan(smoothingFor(4000))
+    expect(smoothingFor(1)).toBeGreaterThanOrEqual(0.6)
+  })
+})
+
+describe('progressOf', () => {
+  it('knows nothing before the trainer starts', () => {
+    expect(progressOf([{ type: 'queued', time: 0, position: 2 }])).toEqual({
+      step: 0,
+      total: undefined,
+      fraction: 0,
+      itPerSec: undefined,
+      etaSeconds: undefined,
+      seconds: 0,
+    })
+  })
+  it('measures speed and time left from the step clock', () => {
+    const events = [started(100), ...Array.from({ length: 10 }, (_, i) => step(i + 1, 100, (i + 1) * 0.5))]
+    const p = progressOf(events)
+    expect(p.step).toBe(10)
+    expect(p.fraction).toBeCloseTo(0.1)
+    expect(p.itPerSec).toBeCloseTo(2)
+    expect(p.etaSeconds).toBeCloseTo(45)
+  })
+  it('measures speed over the recent window only', () => {
+    // 30 slow steps (1 s each), then 21 fast ones (0.1 s each).
+    const events: RunEvent[] = [started(100)]
+    let t = 0
+    for (let i = 1; i <= 51; i++) events.push(step(i, 100, (t += i <= 30 ? 1 : 0.1)))
+    expect(progressOf(events).itPerSec).toBeCloseTo(10)
+  })
+  it('reports zero time left when done', () => {
+    const events: RunEvent[] = [started(2), step(1, 2, 1), step(2, 2, 2), { type: 'finished', time: 0, step: 2, seconds: 2.5, adapter: 'adapter.safetensors' }]
+    const p = progressOf(events)
+    expect(p.fraction).toBe(1)
+    expect(p.etaSeconds).toBe(0)
+    expect(p.seconds).toBe(2.5)
+  })
+})
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [42.4, '42s'],
+    [185, '3m 05s'],
+    [3720, '1h 02m'],
+  ])('%s seconds reads %s', (s, text) => expect(formatDuration(s)).toBe(text))
+})
