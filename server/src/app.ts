@@ -1,0 +1,176 @@
+// The tunebook server: serves the client, notebooks and run records over HTTP,
+// and runs over a websocket. Everything a client sends is checked here, at
+// the edge, and every bad input is answered in words; nothing crashes it.
+import express from 'express'
+import { createServer, type IncomingMessage } from 'node:http'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { WebSocketServer, type WebSocket } from 'ws'
+import {
+  MAX_MESSAGE_BYTES,
+  assertNever,
+  decodeClientMessage,
+  parseConfig,
+  notebookTitle,
+  parseNotebook,
+  type ClientMessage,
+} from '../../core/src/index.ts'
+import { Hub, send } from './hub.ts'
+import { NotebookError, Notebooks } from './notebooks.ts'
+import { Runner } from './runs/runner.ts'
+import { RunStore } from './runs/store.ts'
+import { TrainerWorker } from './trainer/worker.ts'
+
+export interface ServerOptions {
+  /** The project folder: lessons/, notebooks/, models/, dist/client live here. */
+  root: string
+  port: number
+  host: string
+  /** Where run folders go; default <root>/runs. */
+  runsDir?: string
+  /** argv of the trainer worker; default the venv's python -m trainer worker. */
+  workerCommand?: string[]
+  /** Where the worker's own stdout/stderr go; default this process's stderr. */
+  workerLog?: (text: string) => void
+}
+
+export interface TunebookServer {
+  url: string
+  close(): Promise<void>
+}
+
+export async function startServer(options: ServerOptions): Promise<TunebookServer> {
+  const notebooks = new Notebooks(options.root)
+  const store = new RunStore(options.runsDir ?? join(options.root, 'runs'))
+  const interrupted = store.interruptOrphans('the server stopped while this run was active')
+  if (interrupted.length) console.warn(`marked ${interrupted.length} orphaned run(s) interrupted: ${interrupted.join(', ')}`)
+
+  const worker = new TrainerWorker({
+    command: options.workerCommand ?? [join(options.root, '.venv/bin/python'), '-m', 'trainer', 'worker'],
+    cwd: options.root,
+    log: options.workerLog ?? ((text) => process.stderr.write(text)),
+  })
+  const runner = new Runner(store, worker, (record) => ({
+    type: 'run',
+    run_id: record.summary.id,
+    run_dir: record.dir,
+    config: store.config(record.summary.id).config,
+  }))
+  const hub = new Hub()
+  runner.on('events', (runId, events) => hub.publish(runId, events))
+  worker.start()
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.get('/api/notebooks', (_req, res) => {
+    res.json(notebooks.list())
+  })
+  app.get('/api/notebook', (req, res) => {
+    const path = String(req.query.path ?? '')
+    try {
+      const text = notebooks.read(path)
+      const title = notebookTitle(parseNotebook(text), path.replace(/^.*\/|\.md$/g, ''))
+      res.json({ path, title, readonly: notebooks.readonly(path), text })
+    } catch (e) {
+      if (!(e instanceof NotebookError)) throw e
+      res.status(e.status).json({ error: e.message })
+    }
+  })
+  app.get('/api/runs', (req, res) => {
+    res.json(store.list({ notebook: str(req.query.notebook), cell: str(req.query.cell) }))
+  })
+  app.get('/runs/:id/adapter.safetensors', (req, res) => {
+    const record = store.get(req.params.id)
+    const file = record && join(record.dir, 'adapter.safetensors')
+    if (!file || !existsSync(file)) return void res.status(404).json({ error: `run "${req.params.id}" has no adapter` })
+    res.download(file, `${record.summary.cell}-${record.summary.id}.safetensors`)
+  })
+  const client = join(options.root, 'dist/client')
+  app.use(express.static(client))
+  app.get('/{*path}', (_req, res) => res.sendFile(join(client, 'index.html')))
+
+  const http = createServer(app)
+  const wss = new WebSocketServer({
+    server: http,
+    path: '/ws',
+    maxPayload: MAX_MESSAGE_BYTES,
+    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req),
+  })
+
+  wss.on('connection', (socket: WebSocket) => {
+    hub.add(socket)
+    socket.on('close', () => hub.remove(socket))
+    socket.on('error', () => hub.remove(socket))
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return send(socket, { type: 'error', message: 'binary messages are not understood; send JSON text' })
+      const decoded = decodeClientMessage(data.toString())
+      if (!decoded.ok) return send(socket, { type: 'error', message: decoded.error })
+      handle(socket, decoded.message)
+    })
+  })
+
+  function handle(socket: WebSocket, message: ClientMessage): void {
+    switch (message.type) {
+      case 'run.start': {
+        const { notebook, cell } = message
+        let cells
+        try {
+          cells = parseNotebook(notebooks.read(notebook)).cells
+        } catch (e) {
+          if (!(e instanceof NotebookError)) throw e
+          return send(socket, { type: 'error', message: e.message })
+        }
+        if (!cells.some((c) => c.kind === 'train' && c.id === cell)) {
+          return send(socket, { type: 'error', message: `notebook "${notebook}" has no train cell with id "${cell}"` })
+        }
+        const parsed = parseConfig(message.config)
+        if (!parsed.ok) return send(socket, { type: 'run.rejected', notebook, cell, issues: parsed.issues })
+        const record = store.create(notebook, cell, message.config, parsed.config)
+        send(socket, { type: 'run.accepted', run: { ...record.summary } })
+        hub.watch(socket, record.summary.id, [])
+        runner.enqueue(record)
+        return
+      }
+      case 'run.cancel':
+        if (!runner.cancel(message.run_id)) {
+          send(socket, { type: 'error', message: `run "${message.run_id}" is not queued or running, so it cannot be cancelled` })
+        }
+        return
+      case 'run.watch':
+        if (!store.get(message.run_id)) return send(socket, { type: 'error', message: `no run with id "${message.run_id}"` })
+        return hub.watch(socket, message.run_id, store.events(message.run_id))
+      case 'run.unwatch':
+        return hub.unwatch(socket, message.run_id)
+      default:
+        assertNever(message)
+    }
+  }
+
+  await new Promise<void>((resolve) => http.listen(options.port, options.host, resolve))
+  const address = http.address()
+  const port = typeof address === 'object' && address ? address.port : options.port
+
+  return {
+    url: `http://${options.host}:${port}`,
+    async close() {
+      hub.close()
+      for (const socket of wss.clients) socket.terminate()
+      wss.close()
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+      await worker.stop()
+    },
+  }
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+
+/** A web page on another site must not drive this server: the Origin, when sent, must be this host. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (!origin) return true // not a browser: a script on this machine
+  try {
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { parseConfig, resolveConfig } from '../../core/src/index.ts'
+
+const issuesOf = (yaml: string) => {
+  const result = parseConfig(yaml)
+  if (result.ok) throw new Error('expected the config to be rejected')
+  return result.issues
+}
+
+describe('parseConfig', () => {
+  it('fills every default into an empty config', () => {
+    const result = parseConfig('')
+    expect(result.ok && result.config).toMatchObject({
+      model: 'shapes-xl',
+      method: { name: 'lora', rank: 8, alpha: 8 },
+      optimizer: { name: 'adamw', lr: 0.001 },
+      scheduler: { name: 'constant', warmup_steps: 0 },
+      training: { max_steps: 40, batch_size: 4, seed: 0 },
+    })
+  })
+
+  it('keeps what the user wrote', () => {
+    const result = parseConfig('optimizer:\n  lr: 0.0003\ntraining:\n  max_steps: 7\n')
+    expect(result.ok && result.config.optimizer.lr).toBe(0.0003)
+    expect(result.ok && result.config.training.max_steps).toBe(7)
+  })
+
+  it('names the YAML path and line of an out-of-range value', () => {
+    expect(issuesOf('method:\n  rank: 8\noptimizer:\n  lr: -0.1\n')).toEqual([
+      { path: 'optimizer.lr', message: 'optimizer.lr must be > 0', line: 4 },
+    ])
+  })
+
+  it('names the path of a wrong type', () => {
+    expect(issuesOf('training:\n  batch_size: four\n')).toEqual([
+      { path: 'training.batch_size', message: 'training.batch_size must be an integer', line: 2 },
+    ])
+  })
+
+  it('lists the known names for an unknown method', () => {
+    const [issue] = issuesOf('method:\n  name: lorx\n')
+    expect(issue.path).toBe('method.name')
+    expect(issue.message).toContain('must be one of: lora')
+  })
+
+  it('names an unknown field and lists the known ones', () => {
+    const [issue] = issuesOf('optimizer:\n  learning_rate: 0.1\n')
+    expect(issue).toMatchObject({ path: 'optimizer.learning_rate', line: 2 })
+    expect(issue.message).toContain('known: name, lr, weight_decay')
+  })
+
+  it('reports every problem at once', () => {
+    expect(issuesOf('optimizer:\n  lr: 0\ntraining:\n  max_steps: 0\n').map((i) => i.path)).toEqual([
+      'optimizer.lr',
+      'training.max_steps',
+    ])
+  })
+
+  it('reports YAML syntax errors with their line', () => {
+    const [issue] = issuesOf('method:\n  rank: [8\n')
+    expect(issue.message).toMatch(/^YAML syntax/)
+    expect(issue.line).toBeGreaterThanOrEqual(2)
+  })
+
+  it('rejects a document that is not a mapping', () => {
+    expect(issuesOf('- lora\n')[0].message).toContain('must be a mapping')
+    expect(resolveConfig(42).ok).toBe(false)
+  })
+
+  it('rejects a section of the wrong shape', () => {
+    expect(issuesOf('method: lora\n')[0]).toMatchObject({ path: 'method', message: 'method must be a mapping' })
+  })
+
+  it('refuses a huge config before parsing it', () => {
+    expect(issuesOf('#'.repeat(70_000))[0].message).toContain('limit')
+  })
+})
