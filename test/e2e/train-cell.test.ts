@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { readdirSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { startWorld, type World } from './browser.ts'
+
+let world: World
+beforeAll(async () => {
+  world = await startWorld()
+})
+afterAll(async () => {
+  await world?.close()
+})
+
+const cell = (page: Page) => page.locator('[data-testid="train-cell"][data-cell-id="first-lora"]')
+const status = (page: Page) => cell(page).locator('[data-testid="run-status"]')
+const lossPoints = async (page: Page) => Number(await cell(page).locator('[data-testid="loss-chart"]').getAttribute('data-points'))
+
+/** Replace the cell's YAML by typing into its CodeMirror editor, as a person would. */
+async function setConfig(page: Page, yaml: string) {
+  const editor = cell(page).locator('.cm-content')
+  await editor.click()
+  await page.keyboard.press('Control+A')
+  await page.keyboard.press('Delete')
+  await editor.evaluate((el, text) => {
+    // CodeMirror re-indents typed newlines; insert the text as one paste instead.
+    const data = new DataTransfer()
+    data.setData('text/plain', text)
+    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+  }, yaml)
+}
+
+it('lists the lessons and opens the welcome lesson', async () => {
+  const page = await world.page('')
+  await expect.poll(() => page.locator('[data-testid="lesson-link"]').allTextContents()).toContain('Welcome: your first LoRA')
+  await expect.poll(() => cell(page).count()).toBe(1)
+  expect(await cell(page).locator('.cm-content').textContent()).toContain('rank: 8')
+  await page.close()
+})
+
+it('runs the train cell, draws the loss live, and shows the same chart after a reload', async () => {
+  const page = await world.page()
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 90_000 }).toBe('finished')
+  const points = await lossPoints(page)
+  expect(points).toBeGreaterThanOrEqual(20)
+  expect(Number(await cell(page).locator('[data-testid="lr-chart"]').getAttribute('data-points'))).toBe(points)
+
+  const [runId] = readdirSync(world.runsDir)
+  expect(existsSync(join(world.runsDir, runId, 'adapter.safetensors'))).toBe(true)
+  expect(existsSync(join(world.runsDir, runId, 'log.txt'))).toBe(true)
+
+  await page.reload()
+  await expect.poll(() => status(page).textContent(), { timeout: 20_000 }).toBe('finished')
+  await expect.poll(() => lossPoints(page)).toBe(points)
+  await page.close()
+})
+
+it('cancels a run, marks it cancelled, and the next run finishes', async () => {
+  const page = await world.page()
+  await setConfig(page, 'training:\n  max_steps: 5000\n')
+  await cell(page).locator('.cm-content').press('Shift+Enter')
+  await expect.poll(() => lossPoints(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(2)
+  await cell(page).locator('[data-testid="cancel"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 20_000 }).toBe('cancelled')
+  expect(await lossPoints(page)).toBeLessThan(5000)
+
+  await setConfig(page, 'training:\n  max_steps: 8\n')
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
+  expect(await lossPoints(page)).toBe(8)
+  await page.close()
+})
+
+it('shows an invalid config inline, naming the YAML path, and runs nothing', async () => {
+  const page = await world.page()
+  const runsBefore = readdirSync(world.runsDir).length
+  await setConfig(page, 'optimizer:\n  lr: -0.5\n')
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => cell(page).locator('[data-testid="config-issues"]').textContent()).toContain('optimizer.lr')
+  expect(readdirSync(world.runsDir).length).toBe(runsBefore)
+  await page.close()
+})
