@@ -1,0 +1,15 @@
+// Prose: Markdown between the runnable cells, rendered once when the notebook opens.
+import { marked } from 'marked'
+import type { ProseCell as ProseCellData } from '../../../../core/src/notebook.ts'
+import type { CellKindModule } from '../kind.ts'
+import ProseCell from './ProseCell.svelte'
+
+export interface ProseState {
+  html: string
+}
+
+export const prose: CellKindModule<ProseCellData, ProseState> = {
+  // Lessons ship with the app and notebooks are the user's own files, so the HTML is trusted.
+  open: (cell) => ({ html: marked.parse(cell.source, { async: false }) }),
+  view: ProseCell,
+}

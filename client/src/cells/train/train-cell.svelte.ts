@@ -1,0 +1,93 @@
+// A train cell: its YAML (edited in the browser), the issues with it, and the
+// run it shows, which is the latest run of this cell, so a reload or a second
+// tab re-attaches to a run in progress.
+import { parseConfig, type ConfigIssue } from '../../../../core/src/config/validate.ts'
+import type { CodeCell } from '../../../../core/src/notebook.ts'
+import { isTerminal, type RunSummary } from '../../../../core/src/protocol.ts'
+import { listRuns } from '../../api.ts'
+import type { Connection } from '../../state/connection.svelte.ts'
+import { RunState } from '../../state/run.svelte.ts'
+import type { CellContext, CellState } from '../kind.ts'
+
+export class TrainCellState implements CellState {
+  readonly id: string
+  readonly notebook: string
+  source = $state('')
+  run = $state.raw<RunState | undefined>()
+  /** run.start is sent and the server has not answered yet. */
+  starting = $state(false)
+  /** Why the latest runs could not be listed, if they could not. */
+  historyError = $state<string | undefined>()
+
+  /** The server's verdict on the last text it rejected; shown until the text changes. */
+  #rejected = $state.raw<{ source: string; issues: ConfigIssue[] } | undefined>()
+
+  /** Instant feedback while typing; the server validates again on run.start. */
+  #local = $derived(parseConfig(this.source))
+  issues = $derived(mergeIssues(this.#local.ok ? [] : this.#local.issues, this.#rejected?.source === this.source ? this.#rejected.issues : []))
+  active = $derived(this.run !== undefined && !isTerminal(this.run.status))
+  canRun = $derived(!this.starting && !this.active)
+
+  readonly #connection: Connection
+  readonly #stopListening: () => void
+  #unwatch: (() => void) | undefined
+  #disposed = false
+
+  constructor(cell: CodeCell, context: CellContext) {
+    this.id = cell.id
+    this.notebook = context.notebook
+    this.source = cell.source
+    this.#connection = context.connection
+    this.#stopListening = context.connection.listenToCell(this.notebook, this.id, {
+      accepted: (run) => {
+        this.starting = false
+        this.#rejected = undefined
+        this.#show(run, false) // the sender of run.start is watching it already
+      },
+      rejected: (issues) => {
+        this.starting = false
+        this.#rejected = { source: this.source, issues }
+      },
+    })
+    this.#reattach()
+  }
+
+  start() {
+    if (!this.canRun) return
+    this.starting = true
+    this.#connection.start(this.notebook, this.id, this.source)
+  }
+
+  cancel() {
+    if (this.run && this.active) this.#connection.cancel(this.run.summary.id)
+  }
+
+  dispose() {
+    this.#disposed = true
+    this.#stopListening()
+    this.#unwatch?.()
+  }
+
+  async #reattach() {
+    try {
+      const [latest] = await listRuns(this.notebook, this.id)
+      // A run started from this tab while we waited is newer than anything listed.
+      if (latest && !this.#disposed && !this.run) this.#show(latest, true)
+    } catch (error) {
+      this.historyError = (error as Error).message
+    }
+  }
+
+  #show(summary: RunSummary, askHistory: boolean) {
+    this.#unwatch?.()
+    const run = new RunState(summary)
+    this.run = run
+    this.#unwatch = this.#connection.watch(summary.id, run, askHistory)
+  }
+}
+
+/** Local and server issues often say the same thing; show each once. */
+function mergeIssues(local: ConfigIssue[], server: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set(local.map((i) => `${i.path}|${i.message}`))
+  return [...local, ...server.filter((i) => !seen.has(`${i.path}|${i.message}`))]
+}

@@ -1,0 +1,65 @@
+// The CodeMirror setup for a cell's YAML: line numbers, YAML highlighting, a
+// lint gutter fed with config issues, and Shift/Ctrl/Cmd+Enter to run.
+import { basicSetup, EditorView } from 'codemirror'
+import { yaml } from '@codemirror/lang-yaml'
+import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint'
+import { EditorState, Prec, type Text } from '@codemirror/state'
+import { keymap } from '@codemirror/view'
+import type { ConfigIssue } from '../../../core/src/config/validate.ts'
+
+export interface YamlEditorOptions {
+  doc: string
+  label: string
+  onchange(text: string): void
+  onrun(): void
+}
+
+export function createYamlEditor(parent: HTMLElement, options: YamlEditorOptions): EditorView {
+  const run = () => (options.onrun(), true)
+  return new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: options.doc,
+      extensions: [
+        Prec.highest(keymap.of([{ key: 'Shift-Enter', run }, { key: 'Mod-Enter', run }])),
+        basicSetup,
+        yaml(),
+        lintGutter(),
+        EditorView.contentAttributes.of({ 'aria-label': options.label }),
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) options.onchange(update.state.doc.toString())
+        }),
+        theme,
+      ],
+    }),
+  })
+}
+
+/** Show config issues as diagnostics on the lines they name. */
+export function showIssues(view: EditorView, issues: readonly ConfigIssue[]) {
+  view.dispatch(setDiagnostics(view.state, issues.map((issue) => toDiagnostic(view.state.doc, issue))))
+}
+
+function toDiagnostic(doc: Text, issue: ConfigIssue): Diagnostic {
+  // An issue without a line concerns the whole document: mark its first line.
+  const line = doc.line(Math.min(Math.max(issue.line ?? 1, 1), doc.lines))
+  const indent = /^\s*/.exec(line.text)![0].length
+  return {
+    from: line.from + Math.min(indent, line.length),
+    to: line.to,
+    severity: 'error',
+    message: issue.path ? `${issue.path}: ${issue.message}` : issue.message,
+  }
+}
+
+// Colours come from the app's CSS variables, so the editor follows the light/dark theme.
+const theme = EditorView.theme({
+  '&': { fontSize: '13.5px', backgroundColor: 'var(--code-bg)', color: 'var(--text)' },
+  '&.cm-focused': { outline: 'none' },
+  '.cm-content': { fontFamily: 'var(--mono)', padding: '10px 0', caretColor: 'var(--text)' },
+  '.cm-gutters': { backgroundColor: 'var(--code-bg)', color: 'var(--muted)', border: 'none' },
+  '.cm-activeLine': { backgroundColor: 'var(--active-line)' },
+  '.cm-activeLineGutter': { backgroundColor: 'var(--active-line)' },
+  '.cm-cursor': { borderLeftColor: 'var(--text)' },
+  '&.cm-focused .cm-selectionBackground, .cm-selectionBackground': { backgroundColor: 'var(--selection) !important' },
+})
