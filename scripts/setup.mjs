@@ -36,7 +36,8 @@ function newestMtime(path) {
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))))
 }
 
-export function setup() {
+/** `client: false` skips the client build, for the headless trainer. */
+export function setup({ client = true } = {}) {
   step('node_modules/.tunebook-setup', hash('package-lock.json'), 'JavaScript dependencies', () =>
     run('npm', ['ci', '--no-audit', '--no-fund'], 'installing JavaScript dependencies (npm ci)'),
   )
@@ -44,6 +45,7 @@ export function setup() {
     if (!existsSync(python)) run('python3', ['-m', 'venv', '.venv'], 'creating the Python environment (.venv)')
     run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'trainer/requirements.txt'], 'installing the trainer\'s Python packages (pip)')
   })
+  if (!client) return
   const clientInputs = ['client', 'core/src', 'vite.config.ts', 'package-lock.json'].map((p) => newestMtime(join(root, p)))
   step('dist/client/.tunebook-setup', String(Math.max(...clientInputs)), 'client build', () =>
     run(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'warn'], 'building the client (vite build)'),
