@@ -1,10 +1,10 @@
 // Prose: Markdown between the runnable cells, rendered once when the notebook opens.
 import { marked } from 'marked'
 import type { ProseCell as ProseCellData } from '../../../../core/src/notebook.ts'
-import type { CellKindModule } from '../kind.ts'
+import type { CellKindModule, CellState } from '../kind.ts'
 import ProseCell from './ProseCell.svelte'
 
-export interface ProseState {
+export interface ProseState extends CellState {
   html: string
 }
 
