@@ -32,4 +32,5 @@ export const loadNotebook = (path: string) => getJson<NotebookFile>(`/api/notebo
 export const listRuns = (notebook: string, cell: string) =>
   getJson<RunSummary[]>(`/api/runs?notebook=${encodeURIComponent(notebook)}&cell=${encodeURIComponent(cell)}`)
 
-export const adapterUrl = (runId: string, file: string) => `/runs/${encodeURIComponent(runId)}/${encodeURIComponent(file)}`
+/** The server serves each run's adapter at one fixed name. */
+export const adapterUrl = (runId: string) => `/runs/${encodeURIComponent(runId)}/adapter.safetensors`

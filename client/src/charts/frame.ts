@@ -13,3 +13,6 @@ export const chartFrame = (width: number, totalSteps: number): PlotOptions => ({
   style: { background: 'transparent', color: 'var(--muted)', fontSize: '11px' },
   x: { label: 'step', domain: [0, Math.max(totalSteps, 1)] },
 })
+
+/** Learning rates read best as 1e-3, 2.5e-4; zero as 0. */
+export const formatRate = (value: number) => (value === 0 ? '0' : Number(value.toPrecision(3)).toExponential())
