@@ -1,0 +1,9 @@
+"""pytest setup for the trainer: the repo root on sys.path (so `import trainer` works), offline hub."""
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

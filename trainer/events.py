@@ -1,0 +1,59 @@
+"""What a training run reports, and the one place its wire shape is written.
+
+The trainer knows nothing of its caller (minGPT's callbacks): it calls these
+methods; the worker sends them to the server, the headless CLI writes them to
+events.jsonl. Field names are core/src/protocol.ts's, snake_case.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+
+class Events:
+    """A run's observer. Subclasses override what they need; the defaults do nothing."""
+
+    def started(self, total: int, trainable_params: int, device: str) -> None: ...
+
+    def step(self, step: int, total: int, loss: float, lr: float, seconds: float) -> None:
+        """`step` is the 1-based optimizer step; `lr` the rate its update used; `seconds` since training started."""
+
+    def finished(self, step: int, seconds: float, adapter: str) -> None: ...
+
+    def failed(self, error: str, step: int | None) -> None: ...
+
+    def cancelled(self, step: int) -> None: ...
+
+    def should_stop(self) -> bool:
+        """Polled between optimizer steps: True ends the run with a cancelled event."""
+        return False
+
+
+class EventRecords(Events):
+    """Turns each event into its wire dict ({"type": ..., "time": ..., fields}) and hands it to `emit`."""
+
+    def __init__(self, emit: Callable[[dict], None], should_stop: Callable[[], bool] = lambda: False):
+        self._emit = emit
+        self._should_stop = should_stop
+
+    def _record(self, type: str, **fields) -> None:
+        self._emit({"type": type, "time": time.time(), **{k: v for k, v in fields.items() if v is not None}})
+
+    def started(self, total, trainable_params, device):
+        self._record("started", total=total, trainable_params=trainable_params, device=device)
+
+    def step(self, step, total, loss, lr, seconds):
+        self._record("step", step=step, total=total, loss=loss, lr=lr, seconds=seconds)
+
+    def finished(self, step, seconds, adapter):
+        self._record("finished", step=step, seconds=seconds, adapter=adapter)
+
+    def failed(self, error, step):
+        self._record("failed", error=error, step=step)
+
+    def cancelled(self, step):
+        self._record("cancelled", step=step)
+
+    def should_stop(self) -> bool:
+        return self._should_stop()
