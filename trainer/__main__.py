@@ -1,6 +1,11 @@
 """`python -m trainer <command>`: worker (for the server) or train (headless)."""
 
+import os
 import sys
+
+# Never reach for the Hugging Face Hub: models are folders on disk. Set before
+# huggingface_hub is imported, which reads it once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 USAGE = """usage: python -m trainer <command>
 
