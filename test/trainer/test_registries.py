@@ -24,7 +24,7 @@ def test_unknown_name_lists_the_known_ones():
 
 
 def defaults(section: str, name: str) -> configs.Frozen:
-    return configs.load({section: {"name": name}}).__getattr__(section)
+    return getattr(configs.load({section: {"name": name}}), section)
 
 
 @pytest.mark.parametrize("name", METHODS.names())

@@ -1,9 +1,11 @@
 """The training loop: it learns, its adapter loads back, and Cancel stops it."""
 
 import copy
+import re
 
 import pytest
 import torch
+from diffusers import StableDiffusionXLPipeline
 from safetensors import safe_open
 
 from trainer import models
@@ -106,6 +108,22 @@ def test_adapter_file_uses_kohya_keys_and_metadata(run):
     assert keys and all(k.startswith("lora_unet_") for k in keys)
     assert any(k.endswith(".lora_down.weight") for k in keys) and any(k.endswith(".alpha") for k in keys)
     assert metadata["ss_network_dim"] == "8" and metadata["ss_network_module"] == "lycoris.kohya"
+
+
+def test_diffusers_reads_the_adapter_as_a_kohya_lora(run, base):
+    """diffusers' own kohya converter maps every saved module onto a real UNet layer."""
+    run_dir, _, _ = run
+    state_dict, alphas = StableDiffusionXLPipeline.lora_state_dict(str(run_dir / ADAPTER_FILE))
+    modules = {name for name, _ in base.unet.named_modules()}
+    targets = set()
+    for key in state_dict:
+        path = key.removeprefix("unet.")
+        path = re.sub(r"\.processor\.(to_[qkv]|to_out)_lora\.(down|up)\.weight$", lambda m: "." + m[1] + (".0" if m[1] == "to_out" else ""), path)
+        path = re.sub(r"\.lora\.(down|up)\.weight$", "", path)
+        targets.add(path)
+    assert targets <= modules, sorted(targets - modules)[:5]
+    # Every adapted layer arrived: 40 = 4 transformer blocks x (2 attentions x 4 + 2 feed-forward).
+    assert len(targets) == len(alphas) == 40
 
 
 def test_cancel_stops_after_the_current_step(base, tmp_path):
