@@ -9,7 +9,7 @@ export const chartFrame = (width: number, totalSteps: number): PlotOptions => ({
   height: CHART_HEIGHT,
   marginLeft: 52,
   marginRight: 12,
-  marginTop: 16,
+  marginTop: 26,
   style: { background: 'transparent', color: 'var(--muted)', fontSize: '11px' },
   x: { label: 'step', domain: [0, Math.max(totalSteps, 1)] },
 })

@@ -3,8 +3,10 @@
 import { basicSetup, EditorView } from 'codemirror'
 import { yaml } from '@codemirror/lang-yaml'
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint'
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { EditorState, Prec, type Text } from '@codemirror/state'
 import { keymap } from '@codemirror/view'
+import { tags } from '@lezer/highlight'
 import type { ConfigIssue } from '../../../core/src/config/validate.ts'
 
 export interface YamlEditorOptions {
@@ -30,6 +32,7 @@ export function createYamlEditor(parent: HTMLElement, options: YamlEditorOptions
           if (update.docChanged) options.onchange(update.state.doc.toString())
         }),
         theme,
+        syntaxHighlighting(highlight),
       ],
     }),
   })
@@ -63,3 +66,12 @@ const theme = EditorView.theme({
   '.cm-cursor': { borderLeftColor: 'var(--text)' },
   '&.cm-focused .cm-selectionBackground, .cm-selectionBackground': { backgroundColor: 'var(--selection) !important' },
 })
+
+// basicSetup's default highlighting is for light backgrounds only; these follow the theme.
+const highlight = HighlightStyle.define([
+  { tag: [tags.propertyName, tags.definition(tags.propertyName)], color: 'var(--syntax-key)' },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: 'var(--syntax-number)' },
+  { tag: [tags.string, tags.content], color: 'var(--syntax-string)' },
+  { tag: tags.comment, color: 'var(--muted)', fontStyle: 'italic' },
+  { tag: [tags.punctuation, tags.separator, tags.meta], color: 'var(--muted)' },
+])
