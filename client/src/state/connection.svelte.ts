@@ -12,6 +12,8 @@ export interface RunListener {
 export interface CellListener {
   accepted(run: RunSummary): void
   rejected(issues: ConfigIssue[]): void
+  /** The server answered this cell's run.start with an error (unknown notebook or cell). */
+  failed(message: string): void
 }
 
 export type ConnectionState = 'connecting' | 'open' | 'closed'
@@ -33,6 +35,8 @@ export class Connection {
   /** Runs whose next run.events batch is the history answering our run.watch. */
   #awaitingHistory = new Set<string>()
   #cells = new Map<string, CellListener>()
+  /** Cells whose run.start awaits its answer. */
+  #starting = new Set<string>()
 
   constructor(url: string) {
     this.#url = url
@@ -49,6 +53,7 @@ export class Connection {
   }
 
   start(notebook: string, cell: string, config: string) {
+    this.#starting.add(cellKey(notebook, cell))
     this.#send({ type: 'run.start', notebook, cell, config })
   }
 
@@ -96,6 +101,13 @@ export class Connection {
     socket.onmessage = (event) => this.#receive(JSON.parse(event.data) as ServerMessage)
     socket.onclose = () => {
       this.state = 'closed'
+      // A run.start already sent will never be answered on this socket.
+      const unsent = new Set(this.#outbox.map((m) => (m.type === 'run.start' ? cellKey(m.notebook, m.cell) : '')))
+      for (const key of this.#starting) {
+        if (unsent.has(key)) continue
+        this.#starting.delete(key)
+        this.#cells.get(key)?.failed('the connection dropped before the server answered; press Run again')
+      }
       setTimeout(() => this.#connect(), this.#retryMs)
       this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS)
     }
@@ -103,19 +115,30 @@ export class Connection {
 
   #receive(message: ServerMessage) {
     switch (message.type) {
-      case 'run.accepted':
-        this.#cells.get(cellKey(message.run.notebook, message.run.cell))?.accepted(message.run)
+      case 'run.accepted': {
+        const key = cellKey(message.run.notebook, message.run.cell)
+        this.#starting.delete(key)
+        this.#cells.get(key)?.accepted(message.run)
         return
-      case 'run.rejected':
-        this.#cells.get(cellKey(message.notebook, message.cell))?.rejected(message.issues)
+      }
+      case 'run.rejected': {
+        const key = cellKey(message.notebook, message.cell)
+        this.#starting.delete(key)
+        this.#cells.get(key)?.rejected(message.issues)
         return
+      }
       case 'run.events': {
         const replace = this.#awaitingHistory.delete(message.run_id)
         this.#runs.get(message.run_id)?.receive(message.events, replace)
         return
       }
       case 'error':
-        this.lastError = message.message
+        // An error names no request. The server answers every run.start, so a
+        // start still waiting was answered by this error; otherwise it concerns
+        // a watch or cancel, and is shown for the whole app.
+        if (this.#starting.size === 0) this.lastError = message.message
+        for (const key of this.#starting) this.#cells.get(key)?.failed(message.message)
+        this.#starting.clear()
         return
       default:
         assertNever(message)

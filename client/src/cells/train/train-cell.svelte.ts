@@ -16,8 +16,8 @@ export class TrainCellState implements CellState {
   run = $state.raw<RunState | undefined>()
   /** run.start is sent and the server has not answered yet. */
   starting = $state(false)
-  /** Why the latest runs could not be listed, if they could not. */
-  historyError = $state<string | undefined>()
+  /** Why the latest runs could not be listed, or the last run could not start, if so. */
+  error = $state<string | undefined>()
 
   /** The server's verdict on the last text it rejected; shown until the text changes. */
   #rejected = $state.raw<{ source: string; issues: ConfigIssue[] } | undefined>()
@@ -48,6 +48,10 @@ export class TrainCellState implements CellState {
         this.starting = false
         this.#rejected = { source: this.source, issues }
       },
+      failed: (message) => {
+        this.starting = false
+        this.error = `Could not start: ${message}`
+      },
     })
     this.#reattach()
   }
@@ -55,6 +59,7 @@ export class TrainCellState implements CellState {
   start() {
     if (!this.canRun) return
     this.starting = true
+    this.error = undefined
     this.#connection.start(this.notebook, this.id, this.source)
   }
 
@@ -74,7 +79,7 @@ export class TrainCellState implements CellState {
       // A run started from this tab while we waited is newer than anything listed.
       if (latest && !this.#disposed && !this.run) this.#show(latest, true)
     } catch (error) {
-      this.historyError = (error as Error).message
+      this.error = `Could not load this cell's runs: ${(error as Error).message}`
     }
   }
 
