@@ -9,7 +9,7 @@ import { keymap } from '@codemirror/view'
 import { tags } from '@lezer/highlight'
 import type { ConfigIssue } from '../../../core/src/config/validate.ts'
 
-export interface YamlEditorOptions {
+interface YamlEditorOptions {
   doc: string
   label: string
   onchange(text: string): void

@@ -16,7 +16,7 @@ export interface CellListener {
   failed(message: string): void
 }
 
-export type ConnectionState = 'connecting' | 'open' | 'closed'
+type ConnectionState = 'connecting' | 'open' | 'closed'
 
 const RETRY_MIN_MS = 500
 const RETRY_MAX_MS = 8000

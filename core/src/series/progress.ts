@@ -17,7 +17,7 @@ export interface Progress {
 }
 
 /** Steps over which the speed is measured: recent enough to follow a change, long enough to be steady. */
-export const SPEED_WINDOW = 20
+const SPEED_WINDOW = 20
 
 export function progressOf(events: readonly RunEvent[]): Progress {
   let total: number | undefined

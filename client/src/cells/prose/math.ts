@@ -10,7 +10,7 @@ const GREEK: Record<string, string> = {
 const SYMBOLS: Record<string, string> = { cdot: '·', times: '×', approx: '≈', le: '≤', ge: '≥', to: '→', sqrt: '√' }
 
 /** TeX source to readable text. */
-export function texToText(tex: string): string {
+function texToText(tex: string): string {
   return tex
     .replace(/\\frac\{([^{}]*)\}\{([^{}]*)\}/g, (_, a: string, b: string) => `${a}/${b}`)
     .replace(/\\[,;:]/g, '\u2009')
