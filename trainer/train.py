@@ -97,6 +97,9 @@ def train(
 
         # 1. models: the frozen base
         base = load_model(cfg.model, device)
+        noise_scheduler = base.noise_scheduler
+        if noise_scheduler.config.prediction_type != "epsilon":
+            raise ValueError(f"model '{cfg.model}' predicts {noise_scheduler.config.prediction_type}; only epsilon-prediction models (SD1.5, SDXL) train for now")
         # 2. method: the trainable adapter on the UNet
         adapter = METHODS[cfg.method.name].create(base.unet, cfg.method)
         params = adapter.parameters()
@@ -107,11 +110,9 @@ def train(
         # 5. data, encoded once
         data = prepare_data(base, cfg.data, generator)
         order = batches(len(data), cfg.training.batch_size, generator)
-        noise_scheduler = base.noise_scheduler
 
         events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device))
         start = time.perf_counter()
-        base.unet.train()  # only matters for dropout in the adapter; the base weights are frozen
         while completed < total:
             if events.should_stop():
                 events.cancelled(step=completed)
