@@ -1,5 +1,4 @@
 // core: shared by client and server; no DOM, no Node APIs.
-export * from './config/registries.ts'
 export * from './config/schema.ts'
 export * from './config/validate.ts'
 export * from './protocol.ts'

@@ -1,0 +1,19 @@
+import Type from 'typebox'
+
+/** An entry of a registry: one row per method, optimizer or scheduler, read by schema, UI and lessons. */
+export interface RegistryEntry {
+  /** Human label shown in the UI. */
+  label: string
+  /** One line that teaches what it is. */
+  summary: string
+}
+
+export const names = <T extends object>(registry: T) => Object.keys(registry) as (keyof T & string)[]
+
+/** The description of a `name` enum: what each choice is, for hover docs. */
+export const describeChoices = (lead: string, registry: Record<string, RegistryEntry>) =>
+  lead + ' ' + Object.values(registry).map((e) => `${e.label}: ${e.summary}`).join(' ')
+
+/** A config section: a closed mapping whose every field is optional with a default. */
+export const section = <P extends Record<string, any>>(description: string, properties: P) =>
+  Type.Object(properties, { description, additionalProperties: false, default: {} })
