@@ -113,15 +113,16 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
     switch (message.type) {
       case 'run.start': {
         const { notebook, cell } = message
+        const reject = (message: string) => send(socket, { type: 'run.rejected', notebook, cell, issues: [{ path: '', message }] })
         let cells
         try {
           cells = parseNotebook(notebooks.read(notebook)).cells
         } catch (e) {
           if (!(e instanceof NotebookError)) throw e
-          return send(socket, { type: 'error', message: e.message })
+          return reject(e.message)
         }
         if (!cells.some((c) => c.kind === 'train' && c.id === cell)) {
-          return send(socket, { type: 'error', message: `notebook "${notebook}" has no train cell with id "${cell}"` })
+          return reject(`notebook "${notebook}" has no train cell with id "${cell}"`)
         }
         const parsed = parseConfig(message.config)
         if (!parsed.ok) return send(socket, { type: 'run.rejected', notebook, cell, issues: parsed.issues })

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isTerminal, type RunEvent, type ServerMessage } from '../../core/src/index.ts'
+import { isTerminal, type ClientMessage, type RunEvent, type ServerMessage } from '../../core/src/index.ts'
 import { startHarness, TestClient, type Harness } from './harness.ts'
 
 const start = (config = 'training:\n  max_steps: 12\n', cell = 'first-lora') =>
@@ -130,9 +130,6 @@ describe('bad input', () => {
       ['{"type": "run.start", "notebook":', /not valid JSON/],
       ['{"type": "run.launch"}', /unknown message type "run.launch"; known: run.start/],
       ['{"type": "run.start", "notebook": 7, "cell": "x", "config": ""}', /field "notebook" must be a string/],
-      [JSON.stringify(start('', 'no-such-cell')), /has no train cell with id "no-such-cell"/],
-      [JSON.stringify({ ...start(), notebook: 'lessons/nope.md' }), /notebook "lessons\/nope.md" does not exist/],
-      [JSON.stringify({ ...start(), notebook: '../package.json' }), /is not valid/],
       [JSON.stringify({ type: 'run.cancel', run_id: 'nope' }), /not queued or running/],
       [JSON.stringify({ type: 'run.watch', run_id: 'nope' }), /no run with id "nope"/],
     ]
@@ -143,8 +140,21 @@ describe('bad input', () => {
       expect(reply.type === 'error' && reply.message, raw).toMatch(expected)
     }
 
+    const rejections: [ClientMessage, RegExp][] = [
+      [start('', 'no-such-cell'), /has no train cell with id "no-such-cell"/],
+      [{ ...start(), notebook: 'lessons/nope.md' }, /notebook "lessons\/nope.md" does not exist/],
+      [{ ...start(), notebook: '../package.json' }, /is not valid/],
+    ]
+    for (const [message, expected] of rejections) {
+      const before = client.received.length
+      client.send(message)
+      const reply = await client.waitFor((m) => client.received.indexOf(m) >= before && m.type === 'run.rejected')
+      expect(reply.type === 'run.rejected' && reply.issues[0].message).toMatch(expected)
+    }
+
+    const before = client.received.length
     client.send(start('optimizer:\n  lr: -1\ntraining:\n  batch_size: big\n'))
-    const rejected = await client.waitFor((m) => m.type === 'run.rejected')
+    const rejected = await client.waitFor((m) => client.received.indexOf(m) >= before && m.type === 'run.rejected')
     expect(rejected).toEqual({
       type: 'run.rejected',
       notebook: 'lessons/welcome.md',

@@ -133,12 +133,8 @@ export class Connection {
         return
       }
       case 'error':
-        // An error names no request. The server answers every run.start, so a
-        // start still waiting was answered by this error; otherwise it concerns
-        // a watch or cancel, and is shown for the whole app.
-        if (this.#starting.size === 0) this.lastError = message.message
-        for (const key of this.#starting) this.#cells.get(key)?.failed(message.message)
-        this.#starting.clear()
+        // run.start is always answered by accepted or rejected; an error concerns a watch or a cancel.
+        this.lastError = message.message
         return
       default:
         assertNever(message)
