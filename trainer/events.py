@@ -14,10 +14,13 @@ from typing import Callable
 class Events:
     """A run's observer. Subclasses override what they need; the defaults do nothing."""
 
-    def started(self, total: int, trainable_params: int, device: str) -> None: ...
+    def started(self, total: int, trainable_params: int, device: str, resumed_from: int | None = None) -> None: ...
 
-    def step(self, step: int, total: int, loss: float, lr: float, seconds: float) -> None:
-        """`step` is the 1-based optimizer step; `lr` the rate its update used; `seconds` since training started."""
+    def step(self, step: int, total: int, loss: float, lr: float, seconds: float, **measures) -> None:
+        """One optimizer step done. `step` is 1-based; `lr` the rate its update used (of the first param
+        group); `seconds` since training started. `measures` are the further fields of
+        core/src/protocol.ts's StepEvent: lrs, effective_lrs, grad_norm, step_seconds,
+        images_per_second, rss_bytes, cuda_max_allocated_bytes."""
 
     def finished(self, step: int, seconds: float, adapter: str) -> None: ...
 
@@ -40,11 +43,11 @@ class EventRecords(Events):
     def _record(self, type: str, **fields) -> None:
         self._emit({"type": type, "time": time.time(), **{k: v for k, v in fields.items() if v is not None}})
 
-    def started(self, total, trainable_params, device):
-        self._record("started", total=total, trainable_params=trainable_params, device=device)
+    def started(self, total, trainable_params, device, resumed_from=None):
+        self._record("started", total=total, trainable_params=trainable_params, device=device, resumed_from=resumed_from)
 
-    def step(self, step, total, loss, lr, seconds):
-        self._record("step", step=step, total=total, loss=loss, lr=lr, seconds=seconds)
+    def step(self, step, total, loss, lr, seconds, **measures):
+        self._record("step", step=step, total=total, loss=loss, lr=lr, seconds=seconds, **measures)
 
     def finished(self, step, seconds, adapter):
         self._record("finished", step=step, seconds=seconds, adapter=adapter)

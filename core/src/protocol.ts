@@ -21,6 +21,8 @@ export interface StartedEvent extends EventBase {
   total: number
   trainable_params: number
   device: string
+  /** Set when the run continues a saved state: the step it starts after. */
+  resumed_from?: number
 }
 export interface StepEvent extends EventBase {
   type: 'step'
@@ -33,6 +35,19 @@ export interface StepEvent extends EventBase {
   lr: number
   /** Seconds since training started (after setup), at the end of this step. */
   seconds: number
+  /** The LR each optimizer param group used for this step (e.g. [unet, text encoder]). */
+  lrs?: number[]
+  /** For optimizers that pick their own step size (Prodigy, D-Adaptation: d × lr; Adafactor's relative step), the size they used, per group. */
+  effective_lrs?: number[]
+  /** L2 norm of all adapter gradients of this step, before the update. */
+  grad_norm?: number
+  /** Wall time of this optimizer step alone. */
+  step_seconds?: number
+  images_per_second?: number
+  /** Resident memory of the trainer process. */
+  rss_bytes?: number
+  /** On CUDA: the most memory tensors have held so far. */
+  cuda_max_allocated_bytes?: number
 }
 export interface FinishedEvent extends EventBase {
   type: 'finished'

@@ -1,14 +1,24 @@
+// How long, in what chunks, at what precision, and with which of the
+// diffusion-loss refinements a run trains. Names follow sd-scripts where it has one.
 import Type from 'typebox'
 import { section } from './section.ts'
 
-export const TrainingSection = section('How long and in what chunks to train.', {
+const nullable = <T extends ReturnType<typeof Type.Number>>(schema: T, description: string, extra: object = {}) =>
+  Type.Optional(Type.Union([schema, Type.Null()], { default: null, description, ...extra }))
+
+export const TrainingSection = section('How long, in what chunks and how precisely to train.', {
   max_steps: Type.Optional(
     Type.Integer({
       minimum: 1,
       maximum: 1000000,
       default: 40,
-      description: 'Number of optimizer steps to train for (max_train_steps in sd-scripts).',
+      description:
+        'Optimizer steps to train for (max_train_steps in sd-scripts). Ignored when epochs is set. With gradient accumulation, one optimizer step is several batches.',
     }),
+  ),
+  epochs: nullable(
+    Type.Integer({ minimum: 1, maximum: 100000 }),
+    'Train for this many passes over the dataset instead of max_steps (max_train_epochs in sd-scripts). Steps per epoch = ceil(images × repeats ÷ batch_size) ÷ gradient_accumulation. Find where overfitting starts: LoRAs tend to "burn" when trained too long.',
   ),
   batch_size: Type.Optional(
     Type.Integer({
@@ -16,14 +26,87 @@ export const TrainingSection = section('How long and in what chunks to train.', 
       maximum: 256,
       default: 4,
       description:
-        'Images per step. Larger batches give a smoother loss and use more memory; 1 to 4 is typical on one GPU.',
+        'Images per batch. Larger batches smooth the loss and use more memory. The community rule of thumb: 1 for under ~200 images, 2 for a few hundred, 3–4 or more above 1000.',
+    }),
+  ),
+  gradient_accumulation: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      default: 1,
+      description:
+        'Batches whose gradients are summed before one optimizer step (gradient_accumulation_steps): an effective batch of batch_size × this, at the memory cost of one batch. The LR schedule counts optimizer steps, not batches.',
     }),
   ),
   seed: Type.Optional(
     Type.Integer({
       minimum: 0,
       default: 0,
-      description: 'Seed for adapter initialisation, noise and timesteps: the same seed on the same machine gives the same run.',
+      description: 'Seed for adapter initialisation, noise, timesteps and batch order: the same seed on the same machine gives the same run.',
+    }),
+  ),
+  mixed_precision: Type.Optional(
+    Type.Enum(['no', 'fp16', 'bf16'], {
+      default: 'no',
+      description:
+        'Run the forward pass in 16-bit floats: bf16 (RTX 30xx/40xx and newer, also CPUs) is a modest speed-up with float32 range; fp16 suits older GPUs and needs a gradient scaler against underflow (used automatically). Adapter weights stay float32.',
+    }),
+  ),
+  gradient_checkpointing: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Recompute the UNet\'s activations during backward instead of storing them: much less memory for about 20–30% more time per step. What makes SDXL fit in 8–12 GB.',
+    }),
+  ),
+  noise_offset: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0,
+      description:
+        'Adds a small per-image, per-channel constant to the noise so the model learns to change overall brightness: brighter brights and darker darks. 0.0357 to 0.1 is typical; 0 turns it off.',
+    }),
+  ),
+  min_snr_gamma: nullable(
+    Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+    'Min-SNR loss weighting: down-weights the easy, low-noise timesteps so training converges faster (Hang et al. 2023). 5 is the paper\'s and the community\'s value; null turns it off.',
+  ),
+  prediction_type: Type.Optional(
+    Type.Enum(['auto', 'epsilon', 'v_prediction'], {
+      default: 'auto',
+      description:
+        'What the UNet learns to predict: epsilon (the noise; SD1.5, SDXL) or v_prediction (SD2.x 768 models; --v_parameterization in sd-scripts). auto takes it from the base model\'s scheduler config.',
+    }),
+  ),
+  cache_latents: Type.Optional(
+    Type.Enum(['off', 'memory', 'disk'], {
+      default: 'memory',
+      description:
+        'Encode every image with the VAE once instead of every step: memory keeps the latents in RAM for this run; disk also writes them to a cache keyed by the image content, the VAE and the resolution, so a changed image or VAE is recomputed, never served stale; off encodes each batch as it comes (needed for random augmentation).',
+    }),
+  ),
+  dataloader_workers: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 64,
+      default: 0,
+      description:
+        'Background processes that load and encode images while the model trains (max_data_loader_n_workers). 0 loads in the training process. Only matters with cache_latents off; 1–2 is typical.',
+    }),
+  ),
+  save_state_every: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Save a resumable state (adapter, optimizer, scheduler, random generators, step) every this many optimizer steps; 0 saves only when the run is cancelled. Resuming continues the run exactly.',
+    }),
+  ),
+  resume: Type.Optional(
+    Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      default: null,
+      description: 'Continue from a saved state: a run id (a folder under runs/) or a path to a state folder. The config must match the saved run\'s.',
     }),
   ),
 })

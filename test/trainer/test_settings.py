@@ -1,0 +1,120 @@
+"""Training settings: step counting, batch order, precision, loss refinements, live measures, resume."""
+
+import math
+
+import pytest
+import torch
+from diffusers.training_utils import compute_snr
+
+from trainer import config as configs
+from trainer.events import EventRecords
+from trainer.train import batch_indices, loss_weights, total_steps, train
+
+SMALL = {"data": {"images": 4}, "training": {"batch_size": 2, "seed": 3}}
+
+
+def run(base, tmp_path, config, stop_after=None, name="run"):
+    events = []
+    recorder = EventRecords(events.append, should_stop=lambda: stop_after is not None and sum(e["type"] == "step" for e in events) >= stop_after)
+    run_dir = tmp_path / name
+    run_dir.mkdir()
+    train(config, run_dir, recorder, load_model=lambda name, device: base)
+    assert events[-1]["type"] in {"finished", "cancelled"}, events[-1]
+    return events
+
+
+def merged(*layers):
+    out = {}
+    for layer in layers:
+        for section, fields in layer.items():
+            out[section] = {**out.get(section, {}), **fields}
+    return out
+
+
+def test_epochs_count_optimizer_steps_as_sd_scripts_does():
+    training = configs.load({"training": {"epochs": 3, "batch_size": 4, "gradient_accumulation": 2}}).training
+    # 10 images: ceil(10 / 4) = 3 batches per epoch, ceil(3 / 2) = 2 optimizer steps per epoch.
+    assert total_steps(training, 10) == 6
+    assert total_steps(configs.load({"training": {"max_steps": 17}}).training, 10) == 17
+
+
+def test_batch_order_shuffles_each_epoch_and_is_a_pure_function():
+    count, size = 5, 2
+    seen = torch.cat([batch_indices(b, count, size, seed=7) for b in range(10)])  # 20 indices = 4 epochs
+    for epoch in range(4):
+        assert sorted(seen[epoch * count : (epoch + 1) * count].tolist()) == list(range(count))
+    assert seen[:count].tolist() != seen[count : 2 * count].tolist()  # reshuffled
+    assert torch.equal(batch_indices(3, count, size, seed=7), batch_indices(3, count, size, seed=7))
+
+
+def test_min_snr_weights_follow_the_paper(base):
+    t = torch.tensor([10, 500, 990])
+    snr = compute_snr(base.noise_scheduler, t)
+    assert torch.allclose(loss_weights(base.noise_scheduler, t, 5.0, "epsilon"), torch.clamp(snr, max=5) / snr)
+    assert torch.allclose(loss_weights(base.noise_scheduler, t, 5.0, "v_prediction"), torch.clamp(snr, max=5) / (snr + 1))
+    assert loss_weights(base.noise_scheduler, t, None, "epsilon") is None
+
+
+def test_step_events_carry_every_measure(base, tmp_path):
+    events = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 2}}))
+    step = next(e for e in events if e["type"] == "step")
+    assert step["lrs"] == [step["lr"]]
+    assert step["grad_norm"] > 0 and math.isfinite(step["grad_norm"])
+    assert step["step_seconds"] > 0 and step["images_per_second"] > 0
+    assert step["rss_bytes"] > 50_000_000
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"mixed_precision": "bf16"},
+        {"mixed_precision": "fp16"},
+        {"gradient_checkpointing": True},
+        {"prediction_type": "v_prediction", "min_snr_gamma": 5},
+        {"noise_offset": 0.1, "gradient_accumulation": 2},
+    ],
+    ids=lambda s: ",".join(s),
+)
+def test_each_setting_trains_with_finite_loss(base, tmp_path, settings):
+    events = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 2, **settings}}))
+    assert events[-1]["type"] == "finished"
+    assert all(math.isfinite(e["loss"]) for e in events if e["type"] == "step")
+
+
+def test_settings_change_the_loss(base, tmp_path):
+    plain = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 1}}), name="plain")
+    for i, settings in enumerate([{"noise_offset": 0.2}, {"prediction_type": "v_prediction"}, {"min_snr_gamma": 0.001}]):
+        changed = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 1, **settings}}), name=f"changed{i}")
+        assert changed[1]["loss"] != pytest.approx(plain[1]["loss"], rel=1e-6), settings
+
+
+def test_resume_continues_the_loss_sequence_exactly(base, tmp_path):
+    config = merged(SMALL, {"optimizer": {"lr": 1e-2}, "scheduler": {"name": "cosine"}, "training": {"max_steps": 6}})
+    straight = [e["loss"] for e in run(base, tmp_path, config, name="straight") if e["type"] == "step"]
+
+    first = run(base, tmp_path, config, stop_after=3, name="first")
+    assert first[-1] == {**first[-1], "type": "cancelled", "step": 3}
+    assert (tmp_path / "first" / "state" / "state.pt").is_file()
+
+    resumed = run(base, tmp_path, merged(config, {"training": {"resume": "first"}}), name="second")
+    assert next(e for e in resumed if e["type"] == "started")["resumed_from"] == 3
+    steps = [e for e in resumed if e["type"] == "step"]
+    assert [e["step"] for e in steps] == [4, 5, 6]
+    assert [e["loss"] for e in steps] == pytest.approx(straight[3:], rel=1e-6, abs=1e-7)
+
+
+def test_resume_refuses_a_different_config(base, tmp_path):
+    config = merged(SMALL, {"training": {"max_steps": 4}})
+    run(base, tmp_path, config, stop_after=1, name="first")
+    events = run_failing(base, tmp_path, merged(config, {"optimizer": {"lr": 0.5}, "training": {"resume": "first"}}))
+    assert "training.resume" in events[-1]["error"] and "optimizer.lr" in events[-1]["error"]
+    events = run_failing(base, tmp_path, merged(config, {"training": {"resume": "no-such-run"}}))
+    assert "training.resume: no saved state for 'no-such-run'" in events[-1]["error"]
+
+
+def run_failing(base, tmp_path, config):
+    events = []
+    (tmp_path / "failing").mkdir(exist_ok=True)
+    train(config, tmp_path / "failing", EventRecords(events.append), load_model=lambda name, device: base)
+    assert events[-1]["type"] == "failed"
+    return events

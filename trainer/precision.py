@@ -1,0 +1,57 @@
+"""Mixed precision: which dtype the forward pass runs in, and the gradient scaler fp16 needs.
+
+Adapter weights and optimizer state stay float32 in every mode; only the
+UNet's activations are computed in 16 bits. fp16's narrow range lets small
+gradients underflow to zero, so its loss is scaled up before backward and the
+gradients scaled back down before the optimizer sees them (a GradScaler);
+bf16 has float32's range and needs none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+DTYPES = {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class Precision:
+    def __init__(self, mode: str, device: torch.device):
+        self.mode = mode
+        self.device = device
+        self.dtype = DTYPES[mode]
+        self.scaler = torch.amp.GradScaler(device.type) if mode == "fp16" else None
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+
+    def unscale_and_measure(self, optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> float:
+        """The L2 norm of all gradients as the optimizer will see them (unscaled); inf or nan if they overflowed."""
+        if self.scaler:
+            self.scaler.unscale_(optimizer)
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return 0.0
+        return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Apply the update; with fp16 the scaler skips a step whose gradients overflowed and lowers its scale."""
+        if self.scaler:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+
+    def state_dict(self) -> dict:
+        return self.scaler.state_dict() if self.scaler else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scaler and state:
+            self.scaler.load_state_dict(state)
+
