@@ -7,22 +7,28 @@ The same code trains the shipped shapes-xl on a laptop CPU and a real SDXL on a 
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
+import psutil
 import torch.nn.functional as F
+from diffusers.training_utils import compute_snr
 
+from trainer import checkpoint
 from trainer import config as configs
 from trainer import models
 from trainer.datasets import DATASETS
 from trainer.events import Events
 from trainer.methods import METHODS
+from trainer.methods.metadata import run_metadata
 from trainer.optimizers import OPTIMIZERS
+from trainer.precision import Precision
 from trainer.schedulers import SCHEDULERS
 
 ADAPTER_FILE = "adapter.safetensors"
@@ -30,11 +36,10 @@ ADAPTER_FILE = "adapter.safetensors"
 
 @dataclass
 class TrainingData:
-    """The dataset, encoded once: the VAE and text encoders are frozen, so their outputs never change."""
+    """The dataset: images encoded once (the VAE is frozen); captions stay text, as the text encoders may train."""
 
     latents: torch.Tensor  # (N, 4, H/f, W/f), scaled
-    prompt_embeds: torch.Tensor  # (N, T, D_1 + D_2)
-    pooled_embeds: torch.Tensor  # (N, P)
+    captions: list[str]  # (N,)
     time_ids: torch.Tensor  # (N, 6)
 
     def __len__(self) -> int:
@@ -54,25 +59,66 @@ def seed_everything(seed: int) -> None:
 def prepare_data(base: models.BaseModel, data: configs.Frozen, generator: torch.Generator) -> TrainingData:
     pairs = DATASETS[data.generator].generate(data.images, data.seed, data.resolution)
     images, captions = [image for image, _ in pairs], [caption for _, caption in pairs]
-    prompt_embeds, pooled_embeds = models.encode_prompts(base, captions)
     size = (data.resolution, data.resolution)
+    latents = models.encode_images(base, images, generator)
     return TrainingData(
-        latents=models.encode_images(base, images, generator),
-        prompt_embeds=prompt_embeds,
-        pooled_embeds=pooled_embeds,
+        latents=latents,
+        captions=captions,
         # Generated images are never cropped or resized: original = target size, crop (0, 0).
-        time_ids=models.time_ids(size, (0, 0), size, len(images)).to(prompt_embeds.device),
+        time_ids=models.time_ids(size, (0, 0), size, len(images)).to(latents.device),
     )
 
 
-def batches(count: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Indices of each batch: epochs of shuffled images, chained, so every image is seen once per epoch."""
-    order = torch.empty(0, dtype=torch.long)
-    while True:
-        while len(order) < batch_size:
-            order = torch.cat([order, torch.randperm(count, generator=generator)])
-        yield order[:batch_size]
-        order = order[batch_size:]
+def prompt_encoder(base: models.BaseModel, captions: list[str], trained: bool) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Batch indices -> SDXL's text conditioning of those captions: (prompt_embeds (B, T, D), pooled (B, P)).
+
+    Frozen text encoders give the same output every step, so every caption is
+    encoded once and looked up; trained ones (method.train_text_encoder) change
+    every step, so each batch is encoded afresh, with gradients.
+    """
+    if trained:
+        return lambda idx: models.encode_prompts(base, [captions[i] for i in idx])
+    with torch.no_grad():
+        prompt_embeds, pooled_embeds = models.encode_prompts(base, captions)  # (N, T, D), (N, P)
+    return lambda idx: (prompt_embeds[idx], pooled_embeds[idx])
+
+
+def batch_indices(batch: int, count: int, batch_size: int, seed: int) -> torch.Tensor:
+    """Indices of the `batch`-th batch (0-based): each epoch a fresh shuffle of all images, epochs chained.
+
+    A pure function of its arguments, so a resumed run sees exactly the batches
+    the uninterrupted one would have.
+    """
+    first = batch * batch_size
+    epochs = range(first // count, (first + batch_size - 1) // count + 1)
+    order = torch.cat([torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + e)) for e in epochs])
+    offset = first - epochs[0] * count
+    return order[offset : offset + batch_size]  # (B,)
+
+
+def total_steps(training: configs.Frozen, images: int) -> int:
+    """Optimizer steps of the run: max_steps, or epochs counted as sd-scripts counts them."""
+    if training.epochs is None:
+        return training.max_steps
+    batches_per_epoch = math.ceil(images / training.batch_size)
+    return training.epochs * math.ceil(batches_per_epoch / training.gradient_accumulation)
+
+
+def memory() -> dict:
+    """Process RSS, and on CUDA the most memory tensors have held so far."""
+    out = {"rss_bytes": psutil.Process().memory_info().rss}
+    if torch.cuda.is_available():
+        out["cuda_max_allocated_bytes"] = torch.cuda.max_memory_allocated()
+    return out
+
+
+def loss_weights(noise_scheduler, timesteps: torch.Tensor, min_snr_gamma: float | None, prediction_type: str) -> torch.Tensor | None:
+    """Min-SNR weighting (Hang et al. 2023): min(SNR, gamma) / SNR for epsilon, / (SNR + 1) for v."""
+    if min_snr_gamma is None:
+        return None
+    snr = compute_snr(noise_scheduler, timesteps)  # (B,)
+    clipped = torch.clamp(snr, max=min_snr_gamma)
+    return clipped / (snr + 1) if prediction_type == "v_prediction" else clipped / snr
 
 
 def train(
@@ -90,68 +136,111 @@ def train(
     adapter = None
     try:
         cfg = configs.load(config)
-        seed_everything(cfg.training.seed)
-        generator = torch.Generator().manual_seed(cfg.training.seed)  # noise, timesteps and batch order
+        training = cfg.training
+        seed_everything(training.seed)
+        generator = torch.Generator().manual_seed(training.seed)  # noise and timesteps
         device = pick_device()
-        total = cfg.training.max_steps
 
         # 1. models: the frozen base
         base = load_model(cfg.model, device)
         noise_scheduler = base.noise_scheduler
-        if noise_scheduler.config.prediction_type != "epsilon":
-            raise ValueError(f"model '{cfg.model}' predicts {noise_scheduler.config.prediction_type}; only epsilon-prediction models (SD1.5, SDXL) train for now")
-        # 2. method: the trainable adapter on the UNet
-        adapter = METHODS[cfg.method.name].create(base.unet, cfg.method)
+        prediction_type = noise_scheduler.config.prediction_type if training.prediction_type == "auto" else training.prediction_type
+        # The worker keeps models loaded between runs: set, never assume, per-run switches.
+        if training.gradient_checkpointing:
+            base.unet.enable_gradient_checkpointing()
+        else:
+            base.unet.disable_gradient_checkpointing()
+        # 2. method: the trainable adapter on the UNet (and the text encoders, if they train)
+        adapter = METHODS[cfg.method.name].create(base, cfg.method)
+        param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder", "params", "lr"}]
         params = adapter.parameters()
         # 3. optimizer, and the schedules it allows
         optimizer_kind = OPTIMIZERS[cfg.optimizer.name]
         optimizer_kind.check_schedule(cfg.optimizer, cfg.scheduler)
-        optimizer = optimizer_kind.create(params, cfg.optimizer)
-        # 4. schedule: the LR multiplier per step
-        lr_scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, total)
-        # 5. data, encoded once
+        optimizer = optimizer_kind.create(param_groups, cfg.optimizer)
+        # 4. data, encoded once
         data = prepare_data(base, cfg.data, generator)
-        order = batches(len(data), cfg.training.batch_size, generator)
+        encode_prompts = prompt_encoder(base, data.captions, trained=cfg.method.train_text_encoder)
+        # 5. schedule: the LR multiplier per optimizer step, over a run whose length may depend on the data
+        total = total_steps(training, len(data))
+        lr_scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, total)
+        precision = Precision(training.mixed_precision, device)
+        resumable = {"adapter": adapter, "optimizer": optimizer, "lr_scheduler": lr_scheduler, "scaler": precision}
+        if training.resume:
+            completed = checkpoint.load(checkpoint.locate(training.resume, run_dir.parent), config=cfg.to_dict(), modules=resumable, generator=generator)
 
-        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device))
+        def save_state() -> None:
+            checkpoint.save(run_dir, step=completed, config=cfg.to_dict(), modules=resumable, generator=generator)
+
+        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None)
         start = time.perf_counter()
         optimizer_kind.train_mode(optimizer)  # schedule-free: train on its training iterate
         while completed < total:
             if events.should_stop():
+                save_state()
                 events.cancelled(step=completed)
                 return
-            idx = next(order)  # (B,)
-            # latents: precomputed VAE encodings of this batch's images
-            latents = data.latents[idx].to(device)  # (B, 4, h, w)
-            # noise: what the UNet learns to predict
-            noise = torch.randn(latents.shape, generator=generator).to(device)  # (B, 4, h, w)
-            # timesteps: uniform over the training schedule
-            timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(idx),), generator=generator).to(device)  # (B,)
-            # add_noise: the forward process q(x_t | x_0)
-            noisy = noise_scheduler.add_noise(latents, noise, timesteps)  # (B, 4, h, w)
-            # predict: the UNet with the adapter, conditioned on text and SDXL's size/crop ids
-            pred = base.unet(
-                noisy,
-                timesteps,
-                encoder_hidden_states=data.prompt_embeds[idx].to(device),  # (B, T, D)
-                added_cond_kwargs={"text_embeds": data.pooled_embeds[idx].to(device), "time_ids": data.time_ids[idx].to(device)},
-            ).sample  # (B, 4, h, w)
-            # target: epsilon prediction, the noise itself
-            target = noise
-            # loss: mean squared error over every latent value
-            loss = F.mse_loss(pred.float(), target.float())
-            # backward
+            step_start = time.perf_counter()
+            step_loss = 0.0
+            for micro in range(training.gradient_accumulation):  # batches summed into one optimizer step
+                idx = batch_indices(completed * training.gradient_accumulation + micro, len(data), training.batch_size, training.seed)  # (B,)
+                # latents: precomputed VAE encodings of this batch's images
+                latents = data.latents[idx].to(device)  # (B, 4, h, w)
+                # noise: what the UNet learns to predict; the offset shifts whole channels, so brightness can be learned
+                noise = torch.randn(latents.shape, generator=generator).to(device)  # (B, 4, h, w)
+                if training.noise_offset:
+                    noise += training.noise_offset * torch.randn((*latents.shape[:2], 1, 1), generator=generator).to(device)
+                # timesteps: uniform over the training schedule
+                timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(idx),), generator=generator).to(device)  # (B,)
+                # add_noise: the forward process q(x_t | x_0)
+                noisy = noise_scheduler.add_noise(latents, noise, timesteps)  # (B, 4, h, w)
+                # predict: the UNet with the adapter, conditioned on text and SDXL's size/crop ids
+                with precision.autocast():
+                    prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P)
+                    pred = base.unet(
+                        noisy,
+                        timesteps,
+                        encoder_hidden_states=prompt_embeds.to(device),
+                        added_cond_kwargs={"text_embeds": pooled_embeds.to(device), "time_ids": data.time_ids[idx].to(device)},
+                    ).sample  # (B, 4, h, w)
+                # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
+                target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
+                # loss: mean squared error per image, optionally Min-SNR weighted, then over the batch
+                loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))  # (B,)
+                weights = loss_weights(noise_scheduler, timesteps, training.min_snr_gamma, prediction_type)
+                loss = (loss * weights).mean() if weights is not None else loss.mean()
+                if not math.isfinite(loss.item()):
+                    raise FloatingPointError(f"the loss became {loss.item()} at step {completed + 1}; lower optimizer.lr or use bf16 instead of fp16")
+                # backward: gradients of this batch's share of the step
+                precision.backward(loss / training.gradient_accumulation)
+                step_loss += loss.item() / training.gradient_accumulation
+            grad_norm = precision.unscale_and_measure(optimizer, params)
+            # step: the update uses these LRs; read them before the scheduler moves on
+            lrs = [group["lr"] for group in optimizer.param_groups]
+            precision.step(optimizer)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            # step: the update uses this LR; read it before the scheduler moves on
-            lr = optimizer.param_groups[0]["lr"]
-            optimizer.step()
             lr_scheduler.step()
             completed += 1
-            events.step(step=completed, total=total, loss=loss.item(), lr=lr, seconds=time.perf_counter() - start)
+            step_seconds = time.perf_counter() - step_start
+            events.step(
+                step=completed,
+                total=total,
+                loss=step_loss,
+                lr=lrs[0],
+                lrs=lrs,
+                effective_lrs=optimizer_kind.effective_lr(optimizer),
+                grad_norm=grad_norm,
+                seconds=time.perf_counter() - start,
+                step_seconds=step_seconds,
+                images_per_second=training.batch_size * training.gradient_accumulation / step_seconds,
+                **memory(),
+            )
+            if training.save_state_every and completed % training.save_state_every == 0:
+                save_state()
 
         optimizer_kind.eval_mode(optimizer)  # schedule-free: save its averaged weights
-        adapter.save(run_dir / ADAPTER_FILE, base_model=cfg.model)
+        adapter.eval()  # the adapter as its file holds it (DyLoRA: full rank)
+        adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start))
         events.finished(step=completed, seconds=time.perf_counter() - start, adapter=ADAPTER_FILE)
     except Exception as error:  # the caller is a long-lived worker: report, never crash it
         events.failed(error=str(error) if isinstance(error, configs.ConfigError) else f"{type(error).__name__}: {error}", step=completed or None)
