@@ -65,9 +65,10 @@ def load(name: str, device: torch.device) -> BaseModel:
     return model
 
 
-@torch.no_grad()
 def encode_prompts(model: BaseModel, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """SDXL's text conditioning: (token embeddings for cross-attention, pooled embedding).
+
+    With gradients unless the caller turns them off: trained text encoders need them.
 
     As in StableDiffusionXLPipeline.encode_prompt: the penultimate hidden state
     of each encoder, concatenated along features; the pooled (projected)

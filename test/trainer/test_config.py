@@ -5,7 +5,8 @@ from trainer import config as configs
 
 def test_defaults_come_from_the_schema():
     resolved = configs.resolve({"method": {"rank": 4}})
-    assert resolved["method"] == {"name": "lora", "rank": 4, "alpha": configs.schema()["properties"]["method"]["properties"]["alpha"]["default"]}
+    method_defaults = {k: p["default"] for k, p in configs.schema()["properties"]["method"]["properties"].items()}
+    assert resolved["method"] == {**method_defaults, "rank": 4}
     assert resolved["training"]["max_steps"] == configs.schema()["properties"]["training"]["properties"]["max_steps"]["default"]
 
 

@@ -34,7 +34,7 @@ def test_method_starts_as_identity_and_removes_cleanly(name, base):
     cond = dict(encoder_hidden_states=torch.randn(1, 32, unet.config.cross_attention_dim), added_cond_kwargs={"text_embeds": torch.randn(1, 64), "time_ids": torch.zeros(1, 6)})
     with torch.no_grad():
         before = unet(x, t, **cond).sample
-        adapter = METHODS[name].create(unet, defaults("method", name))
+        adapter = METHODS[name].create(base, defaults("method", name))
         assert adapter.parameters() and all(p.requires_grad for p in adapter.parameters())
         with_adapter = unet(x, t, **cond).sample
         adapter.remove()

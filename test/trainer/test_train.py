@@ -95,7 +95,7 @@ def test_base_model_is_restored_after_the_run(run, base):
 def test_adapter_loads_back_onto_a_fresh_base(run):
     run_dir, recorder, before = run
     fresh = models.load("shapes-xl", torch.device("cpu"))
-    load_adapter(run_dir / ADAPTER_FILE, fresh.unet)
+    load_adapter(run_dir / ADAPTER_FILE, fresh)
     loaded = unet_output(fresh.unet)
     assert not torch.allclose(recorder.trained_output, before)  # training changed something
     torch.testing.assert_close(loaded, recorder.trained_output)
@@ -113,7 +113,8 @@ def test_adapter_file_uses_kohya_keys_and_metadata(run):
 def test_diffusers_reads_the_adapter_as_a_kohya_lora(run, base):
     """diffusers' own kohya converter maps every saved module onto a real UNet layer."""
     run_dir, _, _ = run
-    state_dict, alphas = StableDiffusionXLPipeline.lora_state_dict(str(run_dir / ADAPTER_FILE))
+    # unet_config: the file names UNet modules by the LDM layout, which diffusers maps back with it.
+    state_dict, alphas = StableDiffusionXLPipeline.lora_state_dict(str(run_dir / ADAPTER_FILE), unet_config=base.unet.config)
     modules = {name for name, _ in base.unet.named_modules()}
     targets = set()
     for key in state_dict:

@@ -1,8 +1,9 @@
-"""Fine-tuning methods: how an adapter is attached to the frozen UNet.
+"""Fine-tuning methods: how a trainable adapter is attached to the frozen base model.
 
-Every method comes from LyCORIS; this table only says which LyCORIS algorithm,
-which layers, and how the config's fields map onto LyCORIS's arguments. A new
-method is a new row.
+Every method is a LyCORIS algorithm; a row of METHODS says which one, which
+layers it wraps (targets.py), and how the config's fields become LyCORIS's
+arguments. The adapter is saved in kohya's format (kohya_names.py, metadata.py),
+the one sd-scripts writes and A1111, Forge and ComfyUI load. A new method is a new row.
 """
 
 from __future__ import annotations
@@ -10,102 +11,203 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from lycoris import LycorisNetwork
-from lycoris.wrapper import create_lycoris_from_weights
+from lycoris.wrapper import network_module_dict
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
-from trainer.config import Frozen
+from trainer.config import ConfigError, Frozen
+from trainer.methods import block_sizes
+from trainer.methods.dylora import OrderedRankDyLora
+from trainer.methods.kohya_names import file_names
+from trainer.methods.metadata import network_metadata
+from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV, EVERYTHING, Targets
 from trainer.registry import Registry
 
-# Which UNet layers get an adapter: the linear layers of attention (to_q, to_k,
-# to_v, to_out) and of the feed-forward blocks, as kohya's LoRA for SDXL.
-# The "lora_unet" prefix gives kohya's key names
-# (lora_unet_<module path with _>.lora_down.weight), which A1111, Forge and ComfyUI read.
-ATTENTION_AND_FEED_FORWARD = {
-    "enable_conv": False,
-    "target_module": ["Attention", "FeedForward"],
-    "target_name": [],
-    "module_algo_map": {},
-    "name_algo_map": {},
-    "exclude_name": [],
-    "use_fnmatch": False,
-    "lora_prefix": "lora_unet",
-}
+# LyCORIS's table of algorithms is its extension point: our DyLoRA (dylora.py) replaces its broken one, same name, same file format.
+network_module_dict["dylora"] = OrderedRankDyLora
 
 
 @dataclass(frozen=True)
-class LycorisMethod:
-    """A LyCORIS algorithm applied to a set of UNet layers."""
+class Component:
+    """One model the adapter wraps, under its kohya key prefix."""
 
-    algo: str
+    group: str  # the optimizer param group: "unet" or "text_encoder"
+    prefix: str  # lora_unet, lora_te1, lora_te2
+    model: torch.nn.Module
+
+
+def components(base, train_text_encoder: bool) -> list[Component]:
+    unet = [Component("unet", "lora_unet", base.unet)]
+    encoders = [Component("text_encoder", "lora_te1", base.text_encoder), Component("text_encoder", "lora_te2", base.text_encoder_2)]
+    return unet + encoders * train_text_encoder
+
+
+@dataclass(frozen=True)
+class Method:
+    """A LyCORIS algorithm, the layers it wraps, and the LyCORIS arguments the config gives it."""
+
+    algo: str  # a key of lycoris.wrapper.network_module_dict
     summary: str
-    preset: dict = field(default_factory=lambda: ATTENTION_AND_FEED_FORWARD)
+    targets: Targets = ATTENTION
+    # config -> LyCORIS keyword arguments (beyond lora_dim and alpha)
+    options: Callable[[Frozen], dict] = lambda c: {}
+    # config -> LyCORIS's lora_dim; OFT and BOFT read their block size from it
+    dim: Callable[[Frozen], int] = lambda c: c.rank
+    # Bypass (x -> W x + ΔW x) is kohya's LoRA and faster; OFT, DoRA and full only
+    # equal what the UIs merge (W' = f(W)) when the weight is rebuilt.
+    bypass: bool = True
+    # (config, widths of the targeted layers) -> raises ConfigError naming the field
+    check: Callable[[Frozen, set[int]], None] = lambda c, widths: None
+    # the block size when method.block_size is null (DyLoRA, OFT, BOFT)
+    block_size: int | None = None
 
-    def create(self, unet: torch.nn.Module, config: Frozen) -> "Adapter":
-        # LyCORIS keeps the preset on the class; set every key, so nothing from
-        # an earlier run (another method, another preset) leaks into this one.
-        LycorisNetwork.apply_preset(self.preset)
-        network = LycorisNetwork(
-            unet,
-            multiplier=1.0,
-            lora_dim=config.rank,
-            alpha=config.alpha,
-            network_module=self.algo,
-            warn_on_unmatched=False,
-            # Classic LoRA, W x + up(down(x)) * alpha/rank, as kohya trains it;
-            # LyCORIS's default instead rebuilds W + ΔW each call, slower for training.
-            bypass_mode=True,
-        )
-        network.apply_to()  # wraps the targeted layers' forward; undone by Adapter.remove()
-        return Adapter(network, self, config)
+    def create(self, base, config: Frozen) -> "Adapter":
+        config = Frozen({**config.to_dict(), "block_size": config.block_size or self.block_size})
+        if config.text_encoder_lr is not None and not config.train_text_encoder:
+            raise ConfigError("method.text_encoder_lr: set, but method.train_text_encoder is false, so the text encoders are frozen and have no learning rate")
+        parts = components(base, config.train_text_encoder)
+        self.check(config, {w for part in parts for w in self.targets.widths(part.model, part.group)})
+        networks = []
+        for part in parts:
+            # LyCORIS keeps the preset on the class; set every key, so nothing from
+            # an earlier network (another method, another prefix) leaks into this one.
+            LycorisNetwork.apply_preset(self.targets.preset(part.group, part.prefix))
+            network = LycorisNetwork(
+                part.model,
+                multiplier=1.0,
+                lora_dim=self.dim(config),
+                alpha=config.alpha,
+                conv_lora_dim=config.conv_rank,
+                conv_alpha=config.conv_alpha,
+                network_module=self.algo,
+                train_norm=self.targets.norms,
+                warn_on_unmatched=False,
+                bypass_mode=self.bypass,
+                **self.options(config),
+            )
+            network.apply_to()  # wraps the targeted layers' forward; undone by Adapter.remove()
+            networks.append((part, network))
+        return Adapter(self, config, networks)
 
 
 class Adapter:
-    """A trained-or-training set of LyCORIS modules on a UNet."""
+    """The LyCORIS networks a method put on the base model, trained together and saved as one file."""
 
-    def __init__(self, network: LycorisNetwork, method: LycorisMethod, config: Frozen):
-        self.network = network
+    def __init__(self, method: Method, config: Frozen, networks: list[tuple[Component, LycorisNetwork]]):
         self.method = method
         self.config = config
+        self.networks = networks
+        self.devices = [(part.model, next(part.model.parameters()).device) for part, _ in networks]
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """The optimizer's param groups: {"name", "params", "lr"} for the UNet and (if trained) the text encoders."""
+        lrs = {"unet": self.config.unet_lr, "text_encoder": self.config.text_encoder_lr}
+        groups: dict[str, dict] = {}
+        for part, network in self.networks:
+            group = groups.setdefault(part.group, {"name": part.group, "params": [], "lr": lrs[part.group] or lr})
+            group["params"] += list(network.parameters())
+        return list(groups.values())
 
     def parameters(self) -> list[torch.nn.Parameter]:
-        return list(self.network.parameters())
+        return [p for _, network in self.networks for p in network.parameters()]
 
-    def save(self, path: Path, base_model: str) -> None:
+    def eval(self) -> None:
+        """Training-time randomness off (DyLoRA's rank sampling): the adapter computes what its file holds."""
+        for _, network in self.networks:
+            network.eval()
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Every tensor under kohya's key names (lora_unet_input_blocks_4_1_..., lora_te1_...)."""
+        out = {}
+        for part, network in self.networks:
+            names = file_names(part.model, part.prefix)
+            for key, value in network.state_dict().items():
+                module, _, tensor = key.partition(".")
+                out[f"{names[module]}.{tensor}"] = value.detach().to("cpu", torch.float32).contiguous()
+        return out
+
+    def load_state_dict(self, weights: dict[str, torch.Tensor]) -> None:
+        for part, network in self.networks:
+            paths = {kohya: lycoris for lycoris, kohya in file_names(part.model, part.prefix).items()}
+            mine = {f"{paths[k.partition('.')[0]]}.{k.partition('.')[2]}": v for k, v in weights.items() if k.startswith(part.prefix + "_")}
+            network.load_state_dict(mine, strict=True)
+
+    def save(self, path: Path, run_metadata: dict[str, str]) -> None:
         """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata."""
-        metadata = {
-            "ss_network_module": "lycoris.kohya",
-            "ss_network_dim": str(self.config.rank),
-            "ss_network_alpha": str(self.config.alpha),
-            "ss_network_args": json.dumps({"algo": self.method.algo}),
-            "ss_base_model_version": "sdxl_base_v1-0",
-            "ss_sd_model_name": base_model,
-        }
-        self.network.save_weights(str(path), torch.float32, metadata)
+        save_file(self.state_dict(), str(path), {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
 
     def remove(self) -> None:
-        """Unwrap the UNet's layers: the (cached) base model is as it was."""
-        self.network.restore()
+        """Unwrap the base model's layers: the (cached) base model is as it was, frozen, on its device."""
+        for _, network in self.networks:
+            network.restore()
+        # LyCORIS's full fine-tuning hands back each weight as a new, trainable, CPU Parameter.
+        for model, device in self.devices:
+            model.requires_grad_(False).to(device)
 
 
-def load_adapter(path: Path, unet: torch.nn.Module) -> Adapter:
-    """Apply a saved adapter to a UNet (for inference or to check a save)."""
+def load_adapter(path: Path, base) -> Adapter:
+    """Apply a saved adapter to a base model (for inference or to check a save), from the file alone."""
     with safe_open(str(path), "pt") as f:
-        metadata = f.metadata() or {}
-    method = METHODS[json.loads(metadata.get("ss_network_args", "{}")).get("algo", "lora")]
-    LycorisNetwork.apply_preset(method.preset)  # its lora_prefix maps keys back to modules
-    network, weights = create_lycoris_from_weights(1.0, str(path), unet)
-    network.apply_to()
-    network.load_state_dict(weights, strict=False)
-    config = Frozen({"rank": int(metadata.get("ss_network_dim", 0)), "alpha": float(metadata.get("ss_network_alpha", 0))})
-    return Adapter(network, method, config)
+        config = Frozen(json.loads(f.metadata()["ss_tunebook_method"]))
+    adapter = METHODS[config.name].create(base, config)
+    adapter.load_state_dict(load_file(str(path)))
+    adapter.eval()
+    return adapter
 
 
-METHODS: Registry[LycorisMethod] = Registry(
+def oft_options(c: Frozen) -> dict:
+    return {"constraint": c.constraint, "rescaled": c.rescaled}
+
+
+METHODS: Registry[Method] = Registry(
     "method",
     {
-        "lora": LycorisMethod(algo="lora", summary="Low-rank update B·A of each targeted weight, scaled by alpha/rank."),
+        "lora": Method(algo="lora", summary="Low-rank update B·A of each attention and feed-forward weight, scaled by alpha/rank."),
+        "locon": Method(algo="locon", targets=ATTENTION_AND_CONV, summary="LoRA on the convolutions of the ResNet blocks too (conv_rank, conv_alpha)."),
+        "loha": Method(algo="loha", targets=ATTENTION_AND_CONV, summary="Hadamard product of two low-rank pairs: rank² expressiveness for 2x the parameters."),
+        "lokr": Method(
+            algo="lokr",
+            targets=ATTENTION_AND_CONV,
+            summary="Kronecker product of a small and a low-rank matrix (factor, decompose_both).",
+            options=lambda c: {"factor": c.factor, "decompose_both": c.decompose_both},
+        ),
+        "dylora": Method(
+            algo="dylora",
+            summary="LoRA trained at random truncated ranks, so every prefix of its rank works (block_size).",
+            options=lambda c: {"block_size": c.block_size},
+            block_size=4,
+            check=block_sizes.check_dylora,
+        ),
+        "ia3": Method(algo="ia3", summary="(IA)^3: a learned scale per output channel; tiny files, needs a much higher LR."),
+        "oft": Method(
+            algo="diag-oft",
+            summary="Orthogonal fine-tuning: rotates each weight's outputs by block-diagonal orthogonal matrices (block_size, constraint, rescaled).",
+            dim=lambda c: c.block_size,
+            block_size=4,
+            options=oft_options,
+            bypass=False,
+            check=block_sizes.check_oft,
+        ),
+        "boft": Method(
+            algo="boft",
+            summary="Butterfly OFT: a product of sparse orthogonal butterfly factors, a dense rotation from few parameters.",
+            dim=lambda c: c.block_size,
+            block_size=16,
+            options=oft_options,
+            bypass=False,
+            check=block_sizes.check_boft,
+        ),
+        "dora": Method(
+            algo="lora",
+            summary="DoRA: LoRA on the direction of each weight plus a trained magnitude per output.",
+            options=lambda c: {"weight_decompose": True},
+            bypass=False,
+        ),
+        "glora": Method(algo="glora", summary="Generalised LoRA: low-rank scale and shift of both weight and input."),
+        "full": Method(algo="full", targets=EVERYTHING, summary="Full fine-tuning: every weight of the UNet trains; the file holds each weight's difference.", bypass=False),
     },
 )

@@ -1,0 +1,177 @@
+"""Every method trains, saves in kohya's format, and loads back from the file alone to the same output."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+from diffusers.loaders.lora_conversion_utils import _convert_unet_lora_key, _maybe_map_sgm_blocks_to_diffusers
+from safetensors import safe_open
+
+from trainer import config as configs
+from trainer import models
+from trainer.events import EventRecords
+from trainer.methods import METHODS, load_adapter
+from trainer.methods.kohya_names import file_names
+from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV
+from trainer.train import ADAPTER_FILE, train
+
+CONFIGS = Path(__file__).resolve().parents[2] / "models" / "configs"
+RUN = {"data": {"images": 4}, "optimizer": {"lr": 1e-2}, "training": {"max_steps": 3, "batch_size": 2, "seed": 0}}
+
+
+def probe(unet):
+    g = torch.Generator().manual_seed(1)
+    x, t = torch.randn(2, 4, 16, 16, generator=g), torch.tensor([100, 700])
+    cond = dict(
+        encoder_hidden_states=torch.randn(2, 32, unet.config.cross_attention_dim, generator=g),
+        added_cond_kwargs={"text_embeds": torch.randn(2, 64, generator=g), "time_ids": torch.tensor([[64.0, 64, 0, 0, 64, 64]] * 2)},
+    )
+    with torch.no_grad():
+        return unet(x, t, **cond).sample
+
+
+class Recorder(EventRecords):
+    """Records events, and the trained UNet's output while the adapter is still applied."""
+
+    def __init__(self, base):
+        self.events = []
+        super().__init__(self.events.append)
+        self.base, self.trained = base, None
+
+    def finished(self, step, seconds, adapter):
+        self.trained = probe(self.base.unet)
+        super().finished(step, seconds, adapter)
+
+
+def run(base, run_dir, method: dict):
+    recorder = Recorder(base)
+    train({**RUN, "method": method}, run_dir, recorder, load_model=lambda name, device: base)
+    return recorder
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    """A second shapes-xl, never trained on: adapters are loaded onto it from their files alone."""
+    return models.load("shapes-xl", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_method_trains_saves_and_reloads_to_the_same_output(name, base, fresh, tmp_path):
+    before = probe(base.unet)
+    recorder = run(base, tmp_path, {"name": name})
+    assert recorder.events[-1]["type"] == "finished", recorder.events[-1]
+    assert all(math.isfinite(e["loss"]) for e in recorder.events if e["type"] == "step")
+    assert not torch.allclose(recorder.trained, before)  # training changed the output
+    with safe_open(str(tmp_path / ADAPTER_FILE), "pt") as f:
+        keys, metadata = list(f.keys()), f.metadata()
+    assert keys and all(k.startswith("lora_unet_") for k in keys)
+    assert not any("down_blocks" in k or "up_blocks" in k or "mid_block" in k for k in keys)  # LDM names, as kohya writes for SDXL
+    assert json.loads(metadata["ss_network_args"])["algo"] and metadata["ss_network_module"] == "lycoris.kohya"
+    assert metadata["ss_steps"] == "3" and metadata["ss_base_model_version"] == "sdxl_base_v1-0"
+    adapter = load_adapter(tmp_path / ADAPTER_FILE, fresh)
+    try:
+        torch.testing.assert_close(probe(fresh.unet), recorder.trained, rtol=1e-4, atol=1e-5)
+    finally:
+        adapter.remove()
+    torch.testing.assert_close(probe(base.unet), before)  # the cached base model is restored
+
+
+def test_full_trains_every_unet_weight(base):
+    unet_weights = sum(p.numel() for p in base.unet.parameters())
+    adapter = METHODS["full"].create(base, configs.load({"method": {"name": "full"}}).method)
+    try:
+        assert sum(p.numel() for p in adapter.parameters()) == unet_weights
+    finally:
+        adapter.remove()
+    assert not any(p.requires_grad for p in base.unet.parameters())
+
+
+@pytest.mark.parametrize("name", ["lora", "locon"])
+def test_diffusers_loads_lora_and_locon_to_the_same_output(name, base, tmp_path):
+    """diffusers' load_lora_weights (PEFT), a real client of kohya files, applies the adapter as we trained it."""
+    before = probe(base.unet)
+    recorder = run(base, tmp_path, {"name": name})
+    pipe = StableDiffusionXLPipeline.from_pretrained(models.resolve("shapes-xl"))
+    pipe.load_lora_weights(str(tmp_path / ADAPTER_FILE))
+    loaded = probe(pipe.unet)
+    assert not torch.allclose(loaded, before)
+    torch.testing.assert_close(loaded, recorder.trained, rtol=1e-4, atol=1e-5)
+
+
+def test_text_encoders_train_with_their_own_lr(base, fresh, tmp_path):
+    prompt = ["a red circle in the center on a white background"]
+    recorder = run(base, tmp_path, {"name": "lora", "train_text_encoder": True, "unet_lr": 1e-2, "text_encoder_lr": 5e-3})
+    steps = [e for e in recorder.events if e["type"] == "step"]
+    assert steps and all(e["lrs"] == [1e-2, 5e-3] for e in steps)
+    with safe_open(str(tmp_path / ADAPTER_FILE), "pt") as f:
+        prefixes = {k.split("_")[1] for k in f.keys()}
+    assert prefixes == {"unet", "te1", "te2"}
+    with torch.no_grad():
+        frozen = models.encode_prompts(fresh, prompt)[0]
+        adapter = load_adapter(tmp_path / ADAPTER_FILE, fresh)
+        try:
+            assert not torch.allclose(models.encode_prompts(fresh, prompt)[0], frozen)
+        finally:
+            adapter.remove()
+
+
+@pytest.mark.parametrize(
+    ("method", "field", "message"),
+    [
+        ({"name": "nope"}, "method.name", "lora"),
+        ({"name": "oft", "block_size": 7}, "method.block_size", "width 48"),
+        ({"name": "boft", "block_size": 4}, "method.block_size", "width 48"),
+        ({"name": "dylora", "rank": 6, "block_size": 4}, "method.block_size", "rank 6"),
+        ({"name": "lora", "text_encoder_lr": 1e-4}, "method.text_encoder_lr", "train_text_encoder"),
+    ],
+)
+def test_bad_method_config_fails_naming_the_field(method, field, message, base, tmp_path):
+    events = []
+    train({**RUN, "method": method}, tmp_path, EventRecords(events.append), load_model=lambda name, device: base)
+    assert [e["type"] for e in events] == ["failed"]
+    assert field in events[0]["error"] and message in events[0]["error"], events[0]["error"]
+
+
+def meta_unet(config_file: str) -> UNet2DConditionModel:
+    config = {k: v for k, v in json.loads((CONFIGS / config_file).read_text()).items() if not k.startswith("_")}
+    with torch.device("meta"):
+        return UNet2DConditionModel(**config)
+
+
+@pytest.mark.parametrize("config_file", ["sdxl-unet.json", "sd15-unet.json"])
+def test_kohya_names_follow_the_ldm_layout(config_file):
+    names = file_names(meta_unet(config_file), "lora_unet")
+    assert names["lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"] == "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q"
+    assert names["lora_unet_mid_block_attentions_0_proj_in"] == "lora_unet_middle_block_1_proj_in"
+    assert names["lora_unet_down_blocks_0_downsamplers_0_conv"] == "lora_unet_input_blocks_3_0_op"
+    assert names["lora_unet_down_blocks_0_resnets_0_time_emb_proj"] == "lora_unet_input_blocks_1_0_emb_layers_1"
+    assert names["lora_unet_up_blocks_0_resnets_2_conv_shortcut"] == "lora_unet_output_blocks_2_0_skip_connection"
+    # The upsampler follows the level's attention, if it has one: SDXL's first up level does, SD1.5's does not.
+    assert names["lora_unet_up_blocks_0_upsamplers_0_conv"] == ("lora_unet_output_blocks_2_2_conv" if "xl" in config_file else "lora_unet_output_blocks_2_1_conv")
+    assert len(set(names.values())) == len(names)  # no two modules share a name
+
+
+def targeted_layers(unet, targets) -> set[str]:
+    classes = set(targets.unet)
+    return {f"{path}.{name}".strip(".") for path, module in unet.named_modules() if type(module).__name__ in classes for name, layer in module.named_modules() if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d))}
+
+
+@pytest.mark.parametrize(
+    ("config_file", "targets"),
+    # diffusers' converter puts an upsampler of an up level without attention (SD1.5's first) under
+    # "attentions", so SD1.5 is checked on the attention layers LoRA targets.
+    [("sdxl-unet.json", ATTENTION_AND_CONV), ("sd15-unet.json", ATTENTION), (None, ATTENTION_AND_CONV)],
+)
+def test_diffusers_maps_every_kohya_name_back_to_its_layer(config_file, targets, base):
+    unet = meta_unet(config_file) if config_file else base.unet
+    names = file_names(unet, "lora_unet")
+    layers = targeted_layers(unet, targets)
+    state_dict = {names["lora_unet_" + path.replace(".", "_")] + ".lora_down.weight": path for path in layers}
+    for kohya_key, path in state_dict.items():
+        (key,) = _maybe_map_sgm_blocks_to_diffusers({kohya_key: None}, unet.config)
+        diffusers_path = _convert_unet_lora_key(key).removesuffix(".lora.down.weight").replace(".processor", "")
+        diffusers_path = diffusers_path.replace("to_out_lora.down.weight", "to_out.0").replace("_lora.down.weight", "")
+        assert diffusers_path == path, kohya_key

@@ -1,0 +1,68 @@
+"""sd-scripts' ss_* metadata: what A1111's and ComfyUI's LoRA info panels, and civitai, read from a file.
+
+Every value is a string, as in sd-scripts (safetensors metadata is str -> str).
+ss_tunebook_method holds our method section exactly, so load_adapter can
+rebuild the adapter from the file alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+from trainer.config import Frozen
+
+# Our field names -> the network_args sd-scripts passes to lycoris.kohya.
+LYCORIS_ARGS = {"conv_rank": "conv_dim", "conv_alpha": "conv_alpha", "factor": "factor", "decompose_both": "decompose_both", "block_size": "block_size", "constraint": "constraint", "rescaled": "rescaled", "weight_decompose": "dora_wd"}
+
+
+def network_metadata(algo: str, config: Frozen, options: dict) -> dict[str, str]:
+    args = {"algo": algo, **{LYCORIS_ARGS[k]: str(v) for k, v in {**config.to_dict(), **options}.items() if k in LYCORIS_ARGS and v is not None}}
+    return {
+        "ss_network_module": "lycoris.kohya",
+        "ss_network_dim": str(config.rank),
+        "ss_network_alpha": str(config.alpha),
+        "ss_network_args": json.dumps(args),
+        "ss_tunebook_method": json.dumps(config.to_dict()),
+    }
+
+
+def legacy_model_hash(path: Path) -> str:
+    """A1111's short model hash (sd-scripts' ss_sd_model_hash): sha256 of 64 KiB at offset 1 MiB, first 8 hex digits."""
+    with open(path, "rb") as f:
+        f.seek(0x100000)
+        return hashlib.sha256(f.read(0x10000)).hexdigest()[:8]
+
+
+def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, seconds: float) -> dict[str, str]:
+    """What the run knows about itself, in sd-scripts' keys."""
+    training, data = cfg.training, cfg.data
+    images_seen = steps * training.batch_size * training.gradient_accumulation
+    sdxl = base.unet.config.addition_embed_type == "text_time"
+    return {
+        "ss_sd_model_name": cfg.model,
+        "ss_sd_model_hash": legacy_model_hash(base.path / "unet" / "diffusion_pytorch_model.safetensors"),
+        "ss_base_model_version": "sdxl_base_v1-0" if sdxl else "sd_v1",
+        "ss_learning_rate": str(cfg.optimizer.lr),
+        **{f"ss_{group['name']}_lr": str(group["lr"]) for group in param_groups},
+        "ss_optimizer": cfg.optimizer.name,
+        "ss_lr_scheduler": cfg.scheduler.name,
+        "ss_lr_warmup_steps": str(cfg.scheduler.warmup_steps),
+        "ss_steps": str(steps),
+        "ss_max_train_steps": str(steps),
+        "ss_num_epochs": str(training.epochs or math.ceil(images_seen / data.images)),
+        "ss_batch_size_per_device": str(training.batch_size),
+        "ss_gradient_accumulation_steps": str(training.gradient_accumulation),
+        "ss_seed": str(training.seed),
+        "ss_mixed_precision": training.mixed_precision,
+        "ss_noise_offset": str(training.noise_offset),
+        "ss_min_snr_gamma": str(training.min_snr_gamma),
+        "ss_resolution": str((data.resolution, data.resolution)),
+        "ss_num_train_images": str(data.images),
+        "ss_datasets": json.dumps([{"generator": data.generator, "images": data.images, "seed": data.seed, "resolution": data.resolution}]),
+        "ss_training_time_seconds": f"{seconds:.1f}",
+        "ss_training_finished_at": str(time.time()),
+    }
