@@ -51,7 +51,7 @@ export const SCHEDULERS = {
   rex: {
     label: 'REX',
     summary:
-      "pytorch-optimizer's REX: a rational decay (1 - p) / (1 - p/2) from 1 to min_lr_ratio that stays high longer than linear. No warmup; its first step runs at min_lr_ratio (the library's first value).",
+      "pytorch-optimizer's REX: a rational decay (1 - p) / (1 - p/2) from 1 to min_lr_ratio that stays high longer than linear. No warmup; the first step runs at the peak.",
   },
   cosine_with_restarts_decay: {
     label: 'cosine restarts, decaying peaks',
