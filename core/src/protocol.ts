@@ -145,6 +145,8 @@ export type ClientMessage = RunStartMessage | RunCancelMessage | RunWatchMessage
 export interface RunAcceptedMessage {
   type: 'run.accepted'
   run: RunSummary
+  /** Valid but probably unintended settings (core/src/config/advice.ts); the run goes ahead. */
+  warnings: ConfigIssue[]
 }
 export interface RunRejectedMessage {
   type: 'run.rejected'

@@ -127,7 +127,7 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
         const parsed = parseConfig(message.config)
         if (!parsed.ok) return send(socket, { type: 'run.rejected', notebook, cell, issues: parsed.issues })
         const record = store.create(notebook, cell, message.config, parsed.config)
-        send(socket, { type: 'run.accepted', run: { ...record.summary } })
+        send(socket, { type: 'run.accepted', run: { ...record.summary }, warnings: parsed.warnings })
         hub.watch(socket, record.summary.id, [])
         runner.enqueue(record)
         return

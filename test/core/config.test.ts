@@ -75,3 +75,31 @@ describe('parseConfig', () => {
     expect(issuesOf('#'.repeat(70_000))[0].message).toContain('limit')
   })
 })
+
+describe('advice', () => {
+  const warningsOf = (yaml: string) => {
+    const result = parseConfig(yaml)
+    if (!result.ok) throw new Error(JSON.stringify(result.issues))
+    return result.warnings
+  }
+
+  it('has nothing to say about the defaults', () => {
+    expect(warningsOf('')).toEqual([])
+  })
+
+  it('warns that Prodigy wants lr 1.0, naming the field and line', () => {
+    expect(warningsOf('optimizer:\n  name: prodigy\n  lr: 0.0001\n')).toEqual([
+      expect.objectContaining({ path: 'optimizer.lr', line: 3, message: expect.stringContaining('Use lr 1.0') }),
+    ])
+    expect(warningsOf('optimizer:\n  name: prodigy\n  lr: 1.0\n')).toEqual([])
+  })
+
+  it('warns that (IA)^3 needs several times a LoRA learning rate', () => {
+    expect(warningsOf('method:\n  name: ia3\noptimizer:\n  lr: 0.0001\n')[0].message).toContain('8-10x')
+    expect(warningsOf('method:\n  name: ia3\noptimizer:\n  lr: 0.01\n')).toEqual([])
+  })
+
+  it('warns about the jump at each restart of cosine_with_restarts', () => {
+    expect(warningsOf('scheduler:\n  name: cosine_with_restarts\n  num_cycles: 3\n')[0]).toMatchObject({ path: 'scheduler.name', line: 2 })
+  })
+})

@@ -39,18 +39,22 @@ export function createYamlEditor(parent: HTMLElement, options: YamlEditorOptions
 }
 
 /** Show config issues as diagnostics on the lines they name. */
-export function showIssues(view: EditorView, issues: readonly ConfigIssue[]) {
-  view.dispatch(setDiagnostics(view.state, issues.map((issue) => toDiagnostic(view.state.doc, issue))))
+export function showIssues(view: EditorView, issues: readonly ConfigIssue[], warnings: readonly ConfigIssue[]) {
+  const diagnostics = [
+    ...issues.map((issue) => toDiagnostic(view.state.doc, issue, 'error')),
+    ...warnings.map((issue) => toDiagnostic(view.state.doc, issue, 'warning')),
+  ]
+  view.dispatch(setDiagnostics(view.state, diagnostics))
 }
 
-function toDiagnostic(doc: Text, issue: ConfigIssue): Diagnostic {
+function toDiagnostic(doc: Text, issue: ConfigIssue, severity: Diagnostic['severity']): Diagnostic {
   // An issue without a line concerns the whole document: mark its first line.
   const line = doc.line(Math.min(Math.max(issue.line ?? 1, 1), doc.lines))
   const indent = /^\s*/.exec(line.text)![0].length
   return {
     from: line.from + Math.min(indent, line.length),
     to: line.to,
-    severity: 'error',
+    severity,
     message: issue.path ? `${issue.path}: ${issue.message}` : issue.message,
   }
 }

@@ -2,6 +2,7 @@
 // TrainConfig, or into issues that name the YAML path (and line) of each fault.
 import Value from 'typebox/value'
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import { advise } from './advice.ts'
 import { TrainConfigSchema, type TrainConfig } from './schema.ts'
 
 export interface ConfigIssue {
@@ -12,7 +13,9 @@ export interface ConfigIssue {
   line?: number
 }
 
-export type ConfigResult = { ok: true; config: TrainConfig } | { ok: false; issues: ConfigIssue[] }
+export type ConfigResult =
+  | { ok: true; config: TrainConfig; /** Valid but probably unintended: see advice.ts. */ warnings: ConfigIssue[] }
+  | { ok: false; issues: ConfigIssue[] }
 
 /** Largest config text we accept; a cell body is a few hundred bytes. */
 export const MAX_CONFIG_CHARS = 64 * 1024
@@ -35,8 +38,7 @@ export function parseConfig(yamlText: string): ConfigResult {
   }
   const value = doc.toJS() ?? {}
   const result = resolveConfig(value)
-  if (result.ok) return result
-  for (const issue of result.issues) {
+  for (const issue of result.ok ? result.warnings : result.issues) {
     const node = issue.path ? doc.getIn(issue.path.split('.'), true) : doc.contents
     const offset = (node as Node | undefined)?.range?.[0] ?? lastExistingRange(doc.contents, issue.path)
     if (offset !== undefined) issue.line = lines.linePos(offset).line
@@ -51,7 +53,9 @@ export function resolveConfig(value: unknown): ConfigResult {
   }
   const resolved = Value.Default(TrainConfigSchema, structuredClone(value))
   const issues = explain(resolved)
-  return issues.length ? { ok: false, issues } : { ok: true, config: resolved as TrainConfig }
+  if (issues.length) return { ok: false, issues }
+  const config = resolved as TrainConfig
+  return { ok: true, config, warnings: advise(config) }
 }
 
 function explain(value: unknown): ConfigIssue[] {

@@ -25,6 +25,8 @@ export class TrainCellState implements CellState {
   /** Instant feedback while typing; the server validates again on run.start. */
   #local = $derived(parseConfig(this.source))
   issues = $derived(mergeIssues(this.#local.ok ? [] : this.#local.issues, this.#rejected?.source === this.source ? this.#rejected.issues : []))
+  /** Valid but probably unintended settings (core/src/config/advice.ts); they never block a run. */
+  warnings = $derived(this.#local.ok ? this.#local.warnings : [])
   active = $derived(this.run !== undefined && !isTerminal(this.run.status))
   canRun = $derived(!this.starting && !this.active)
 

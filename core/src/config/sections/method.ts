@@ -2,7 +2,7 @@
 // trainer/methods/__init__.py is keyed by exactly these names (test/trainer/test_registries.py).
 // Every method is a LyCORIS algorithm; each field says which methods read it.
 import Type from 'typebox'
-import { describeChoices, names, section, type RegistryEntry } from './section.ts'
+import { type RegistryEntry, describeChoices, names, nullable, section } from './section.ts'
 
 export const METHODS = {
   lora: {
@@ -63,9 +63,6 @@ export const METHODS = {
 } as const satisfies Record<string, RegistryEntry>
 
 export type MethodName = keyof typeof METHODS
-
-const nullable = <T extends ReturnType<typeof Type.Number>>(schema: T, description: string) =>
-  Type.Optional(Type.Union([schema, Type.Null()], { default: null, description }))
 
 export const MethodSection = section('The adapter that is trained on top of the frozen base model.', {
   name: Type.Optional(

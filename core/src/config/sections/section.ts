@@ -1,4 +1,4 @@
-import Type from 'typebox'
+import Type, { type TSchema } from 'typebox'
 
 /** An entry of a registry: one row per method, optimizer or scheduler, read by schema, UI and lessons. */
 export interface RegistryEntry {
@@ -17,3 +17,7 @@ export const describeChoices = (lead: string, registry: Record<string, RegistryE
 /** A config section: a closed mapping whose every field is optional with a default. */
 export const section = <P extends Record<string, any>>(description: string, properties: P) =>
   Type.Object(properties, { description, additionalProperties: false, default: {} })
+
+/** An optional field whose default is null, meaning "off" or "inherit": the description says which. */
+export const nullable = <T extends TSchema>(schema: T, description: string, extra: object = {}) =>
+  Type.Optional(Type.Union([schema, Type.Null()], { default: null, description, ...extra }))

@@ -1,10 +1,7 @@
 // How long, in what chunks, at what precision, and with which of the
 // diffusion-loss refinements a run trains. Names follow sd-scripts where it has one.
 import Type from 'typebox'
-import { section } from './section.ts'
-
-const nullable = <T extends ReturnType<typeof Type.Number>>(schema: T, description: string, extra: object = {}) =>
-  Type.Optional(Type.Union([schema, Type.Null()], { default: null, description, ...extra }))
+import { nullable, section } from './section.ts'
 
 export const TrainingSection = section('How long, in what chunks and how precisely to train.', {
   max_steps: Type.Optional(

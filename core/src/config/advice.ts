@@ -1,0 +1,45 @@
+// Advice on configs that are valid but probably not what the user meant:
+// the community's known pitfalls, as warnings that name the field. A warning
+// never stops a run; the cell shows it beside the editor.
+import type { ConfigIssue } from './validate.ts'
+import type { TrainConfig } from './schema.ts'
+import { OPTIMIZERS } from './sections/optimizer.ts'
+
+interface Rule {
+  path: string
+  applies: (c: TrainConfig) => boolean
+  message: (c: TrainConfig) => string
+}
+
+const unetLr = (c: TrainConfig) => c.method.unet_lr ?? c.optimizer.lr
+const estimatesD = (c: TrainConfig) => c.optimizer.name === 'prodigy' || c.optimizer.name === 'dadapt_adam'
+
+const RULES: Rule[] = [
+  {
+    path: 'optimizer.lr',
+    applies: (c) => estimatesD(c) && c.optimizer.lr < 0.1,
+    message: (c) =>
+      `${OPTIMIZERS[c.optimizer.name].label} estimates the step size itself and multiplies it by lr; lr ${c.optimizer.lr} makes it ${Math.round(1 / c.optimizer.lr)}x slower than intended. Use lr 1.0 and scale with d_coef instead.`,
+  },
+  {
+    path: 'optimizer.lr',
+    applies: (c) => c.method.name === 'ia3' && unetLr(c) < 2e-3,
+    message: (c) =>
+      `(IA)^3 scales activations instead of adding a low-rank update, and the community guide says it needs 8-10x the usual LoRA learning rate; ${unetLr(c)} is a LoRA-sized rate and will likely learn very little. Try 5e-3 to 1e-2 (the (IA)^3 lesson measures it).`,
+  },
+  {
+    path: 'scheduler.name',
+    applies: (c) => c.scheduler.name === 'cosine_with_restarts' && c.scheduler.num_cycles > 1,
+    message: (c) =>
+      `cosine_with_restarts jumps the LR from nearly 0 back to the full ${c.optimizer.lr} in one step at each of its ${c.scheduler.num_cycles - 1} restarts; the community guide warns this can "fry" a LoRA (watch for a loss spike after each restart). Lower the LR, or use cosine_with_restarts_decay, whose peaks shrink.`,
+  },
+  {
+    path: 'training.mixed_precision',
+    applies: (c) => c.training.mixed_precision === 'fp16' && c.method.name === 'full',
+    message: () => 'Full fine-tuning in fp16 often overflows to NaN; bf16 keeps float32\'s range at the same memory cost.',
+  },
+]
+
+export function advise(config: TrainConfig): ConfigIssue[] {
+  return RULES.filter((rule) => rule.applies(config)).map((rule) => ({ path: rule.path, message: rule.message(config) }))
+}
