@@ -46,35 +46,42 @@ def image_key(image: Image.Image, vae: str, resolution: int) -> str:
 
 
 @torch.no_grad()
-def distributions(base: models.BaseModel, images: list[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The VAE's latent distribution of each image: mean and std, (N, 4, H/f, W/f) each."""
-    dist = base.vae.encode(models.pixels(images).to(base.vae.device, base.vae.dtype)).latent_dist
+def distributions(base: models.BaseModel, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The VAE's latent distribution of each image (N, 3, H, W): mean and std, (N, 4, H/f, W/f) each."""
+    dist = base.vae.encode(pixels.to(base.vae.device, base.vae.dtype)).latent_dist
     return dist.mean, dist.std
 
 
 class LatentCache:
-    def __init__(self, base: models.BaseModel, mode: str, resolution: int, root: Path = DEFAULT_ROOT):
+    def __init__(self, base: models.BaseModel, mode: str, resolution: int, root: Path | None = None):
         self.base = base
         self.mode = mode
         self.resolution = resolution
-        self.root = root
+        self.root = root or DEFAULT_ROOT
         self.encoded = 0  # images that went through the VAE (the rest came from disk)
 
     def latents(self, images: list[Image.Image], generator: torch.Generator) -> torch.Tensor:
         """Scaled latents, one sample per image from `generator`: (N, 4, H/f, W/f)."""
-        mean, std = self._distributions(images)
+        return self._sample(*self._distributions(images), generator)
+
+    def latents_of_pixels(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Like latents(), for pixels already prepared (by a DataLoader); never cached."""
+        self.encoded += len(pixels)
+        return self._sample(*distributions(self.base, pixels), generator)
+
+    def _sample(self, mean: torch.Tensor, std: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         noise = torch.randn(mean.shape, generator=generator).to(mean.device, mean.dtype)
         return (mean + std * noise) * self.base.vae.config.scaling_factor
 
     def _distributions(self, images: list[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
         if self.mode != "disk":
             self.encoded += len(images)
-            return distributions(self.base, images)
+            return distributions(self.base, models.pixels(images))
         fingerprint = vae_fingerprint(self.base.vae)
         files = [self.root / key[:2] / f"{key}.safetensors" for key in (image_key(i, fingerprint, self.resolution) for i in images)]
         missing = [i for i, f in enumerate(files) if not f.is_file()]
         if missing:
-            mean, std = distributions(self.base, [images[i] for i in missing])
+            mean, std = distributions(self.base, models.pixels([images[i] for i in missing]))
             self.encoded += len(missing)
             for i, m, s in zip(missing, mean, std):
                 files[i].parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ The same code trains the shipped shapes-xl on a laptop CPU and a real SDXL on a 
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -18,13 +19,16 @@ import numpy as np
 import torch
 import psutil
 import torch.nn.functional as F
+from PIL import Image
 from diffusers.training_utils import compute_snr
 
 from trainer import checkpoint
 from trainer import config as configs
 from trainer import models
 from trainer.datasets import DATASETS
+from trainer.batches import batch_indices, pixel_batches
 from trainer.events import Events
+from trainer.latent_cache import LatentCache
 from trainer.methods import METHODS
 from trainer.methods.metadata import run_metadata
 from trainer.optimizers import OPTIMIZERS
@@ -36,14 +40,14 @@ ADAPTER_FILE = "adapter.safetensors"
 
 @dataclass
 class TrainingData:
-    """The dataset: images encoded once (the VAE is frozen); captions stay text, as the text encoders may train."""
+    """The dataset: images, their captions and SDXL size ids; latent_encoder and prompt_encoder turn them into model inputs."""
 
-    latents: torch.Tensor  # (N, 4, H/f, W/f), scaled
+    images: list[Image.Image]
     captions: list[str]  # (N,)
     time_ids: torch.Tensor  # (N, 6)
 
     def __len__(self) -> int:
-        return len(self.latents)
+        return len(self.images)
 
 
 def pick_device() -> torch.device:
@@ -56,17 +60,40 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def prepare_data(base: models.BaseModel, data: configs.Frozen, generator: torch.Generator) -> TrainingData:
+def prepare_data(base: models.BaseModel, data: configs.Frozen) -> TrainingData:
     pairs = DATASETS[data.generator].generate(data.images, data.seed, data.resolution)
     images, captions = [image for image, _ in pairs], [caption for _, caption in pairs]
     size = (data.resolution, data.resolution)
-    latents = models.encode_images(base, images, generator)
     return TrainingData(
-        latents=latents,
+        images=images,
         captions=captions,
         # Generated images are never cropped or resized: original = target size, crop (0, 0).
-        time_ids=models.time_ids(size, (0, 0), size, len(images)).to(latents.device),
+        time_ids=models.time_ids(size, (0, 0), size, len(images)).to(base.unet.device),
     )
+
+
+def latent_encoder(base: models.BaseModel, data: TrainingData, training: configs.Frozen, resolution: int, first_batch: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Batch indices -> that batch's latents (B, 4, H/f, W/f), sampled from the VAE's distribution.
+
+    Cached (memory or disk), every image goes through the VAE once, before
+    training. Off, each batch is encoded as it comes, its pixels prepared
+    ahead by training.dataloader_workers processes in the same batch order.
+    The samples are seeded from the run's seed (and the batch), not drawn from
+    the noise generator, so a resumed run gets the same latents.
+    """
+    cache = LatentCache(base, training.cache_latents, resolution)
+    if training.cache_latents == "off":
+        batches = pixel_batches(data.images, training.batch_size, training.seed, first_batch, training.dataloader_workers)
+        batch = itertools.count(first_batch)
+
+        def encode(idx: torch.Tensor) -> torch.Tensor:
+            loaded, pixels = next(batches)
+            assert torch.equal(loaded, idx), "the pixel loader and the loop disagree on batch order"
+            return cache.latents_of_pixels(pixels, torch.Generator().manual_seed(training.seed * 1_000_003 + next(batch)))
+
+        return encode
+    latents = cache.latents(data.images, torch.Generator().manual_seed(training.seed))  # (N, 4, H/f, W/f)
+    return lambda idx: latents[idx]
 
 
 def prompt_encoder(base: models.BaseModel, captions: list[str], trained: bool) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
@@ -81,19 +108,6 @@ def prompt_encoder(base: models.BaseModel, captions: list[str], trained: bool) -
     with torch.no_grad():
         prompt_embeds, pooled_embeds = models.encode_prompts(base, captions)  # (N, T, D), (N, P)
     return lambda idx: (prompt_embeds[idx], pooled_embeds[idx])
-
-
-def batch_indices(batch: int, count: int, batch_size: int, seed: int) -> torch.Tensor:
-    """Indices of the `batch`-th batch (0-based): each epoch a fresh shuffle of all images, epochs chained.
-
-    A pure function of its arguments, so a resumed run sees exactly the batches
-    the uninterrupted one would have.
-    """
-    first = batch * batch_size
-    epochs = range(first // count, (first + batch_size - 1) // count + 1)
-    order = torch.cat([torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + e)) for e in epochs])
-    offset = first - epochs[0] * count
-    return order[offset : offset + batch_size]  # (B,)
 
 
 def total_steps(training: configs.Frozen, images: int) -> int:
@@ -158,9 +172,8 @@ def train(
         optimizer_kind = OPTIMIZERS[cfg.optimizer.name]
         optimizer_kind.check_schedule(cfg.optimizer, cfg.scheduler)
         optimizer = optimizer_kind.create(param_groups, cfg.optimizer)
-        # 4. data, encoded once
-        data = prepare_data(base, cfg.data, generator)
-        encode_prompts = prompt_encoder(base, data.captions, trained=cfg.method.train_text_encoder)
+        # 4. data
+        data = prepare_data(base, cfg.data)
         # 5. schedule: the LR multiplier per optimizer step, over a run whose length may depend on the data
         total = total_steps(training, len(data))
         lr_scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, total)
@@ -168,6 +181,10 @@ def train(
         resumable = {"adapter": adapter, "optimizer": optimizer, "lr_scheduler": lr_scheduler, "scaler": precision}
         if training.resume:
             completed = checkpoint.load(checkpoint.locate(training.resume, run_dir.parent), config=cfg.to_dict(), modules=resumable, generator=generator)
+
+        # 6. model inputs: latents and text conditioning, cached where the encoders are frozen
+        encode_latents = latent_encoder(base, data, training, cfg.data.resolution, first_batch=completed * training.gradient_accumulation)
+        encode_prompts = prompt_encoder(base, data.captions, trained=cfg.method.train_text_encoder)
 
         def save_state() -> None:
             checkpoint.save(run_dir, step=completed, config=cfg.to_dict(), modules=resumable, generator=generator)
@@ -184,8 +201,8 @@ def train(
             step_loss = 0.0
             for micro in range(training.gradient_accumulation):  # batches summed into one optimizer step
                 idx = batch_indices(completed * training.gradient_accumulation + micro, len(data), training.batch_size, training.seed)  # (B,)
-                # latents: precomputed VAE encodings of this batch's images
-                latents = data.latents[idx].to(device)  # (B, 4, h, w)
+                # latents: VAE encodings of this batch's images
+                latents = encode_latents(idx).to(device)  # (B, 4, h, w)
                 # noise: what the UNet learns to predict; the offset shifts whole channels, so brightness can be learned
                 noise = torch.randn(latents.shape, generator=generator).to(device)  # (B, 4, h, w)
                 if training.noise_offset:

@@ -8,7 +8,8 @@ from diffusers.training_utils import compute_snr
 
 from trainer import config as configs
 from trainer.events import EventRecords
-from trainer.train import batch_indices, loss_weights, total_steps, train
+from trainer.batches import batch_indices
+from trainer.train import loss_weights, total_steps, train
 
 SMALL = {"data": {"images": 4}, "training": {"batch_size": 2, "seed": 3}}
 
@@ -118,3 +119,23 @@ def run_failing(base, tmp_path, config):
     train(config, tmp_path / "failing", EventRecords(events.append), load_model=lambda name, device: base)
     assert events[-1]["type"] == "failed"
     return events
+
+
+def losses(events):
+    return [e["loss"] for e in events if e["type"] == "step"]
+
+
+def test_memory_and_disk_latent_caches_train_identically(base, tmp_path, monkeypatch):
+    monkeypatch.setattr("trainer.latent_cache.DEFAULT_ROOT", tmp_path / "cache")
+    config = merged(SMALL, {"training": {"max_steps": 3}})
+    memory = run(base, tmp_path, merged(config, {"training": {"cache_latents": "memory"}}), name="memory")
+    disk = run(base, tmp_path, merged(config, {"training": {"cache_latents": "disk"}}), name="disk")
+    assert losses(disk) == pytest.approx(losses(memory), rel=1e-6)
+    assert len(list((tmp_path / "cache").rglob("*.safetensors"))) == 4  # one entry per image
+
+
+def test_uncached_latents_load_in_worker_processes_in_the_same_order(base, tmp_path):
+    config = merged(SMALL, {"training": {"max_steps": 3, "cache_latents": "off"}})
+    in_process = run(base, tmp_path, merged(config, {"training": {"dataloader_workers": 0}}), name="w0")
+    two_workers = run(base, tmp_path, merged(config, {"training": {"dataloader_workers": 2}}), name="w2")
+    assert losses(two_workers) == pytest.approx(losses(in_process), rel=1e-6)
