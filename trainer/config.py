@@ -30,10 +30,10 @@ def schema() -> dict:
 
 
 def enum(section: str) -> list[str]:
-    """The names a registry must hold: the enum of `<section>.name` (or `data.generator`)."""
+    """The names a registry must hold: the enum of `<section>.name`, or of a `section.field` path (e.g. `data.source`)."""
+    section, _, field = section.partition(".")
     properties = schema()["properties"][section]["properties"]
-    field = "generator" if section == "data" else "name"
-    return list(properties[field]["enum"])
+    return list(properties[field or "name"]["enum"])
 
 
 def _fill_defaults(value: dict, node: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Datasets: where training images and captions come from. One row per schema name (data.generator)."""
+"""Datasets: where training images and captions come from. One row per schema name (data.source)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ from typing import Callable
 
 from PIL import Image
 
-from trainer import shapes
+from trainer import image_folder
 from trainer.registry import Registry
+from trainer.shapes.concepts import CONCEPTS
 
 
 @dataclass(frozen=True)
-class Generator:
+class Source:
     summary: str
-    generate: Callable[[int, int, int], list[tuple[Image.Image, str]]]  # (count, seed, resolution)
+    load: Callable[[object], list[tuple[Image.Image, str]]]  # (the config's data section) -> (image, caption) pairs
 
 
-DATASETS: Registry[Generator] = Registry(
-    "data generator",
+DATASETS: Registry[Source] = Registry(
+    "data source",
     {
-        "shapes": Generator("Captioned shapes drawn from a seed.", lambda count, seed, resolution: shapes.generate(count, seed, resolution)),
+        "shapes": Source("Captioned shapes drawn from a seed.", lambda data: CONCEPTS[data.concept].generate(data.images, data.seed, data.resolution)),
+        "folder": Source("A kohya-style image folder.", lambda data: image_folder.read(data.path, data.resolution)),
     },
 )

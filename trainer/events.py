@@ -22,6 +22,12 @@ class Events:
         core/src/protocol.ts's StepEvent: lrs, effective_lrs, grad_norm, step_seconds,
         images_per_second, rss_bytes, cuda_max_allocated_bytes."""
 
+    def sample(self, step: int, images: list[dict]) -> None:
+        """`images`: [{"file": path in the run folder, "prompt": ..., "seed": ...}]."""
+
+    def eval(self, step: int, fidelity: float, retention: float, base_score: float) -> None:
+        """Evaluator scores: fidelity on the new concept's prompts, retention = base-prompt score / the base model's."""
+
     def finished(self, step: int, seconds: float, adapter: str) -> None: ...
 
     def failed(self, error: str, step: int | None) -> None: ...
@@ -48,6 +54,12 @@ class EventRecords(Events):
 
     def step(self, step, total, loss, lr, seconds, **measures):
         self._record("step", step=step, total=total, loss=loss, lr=lr, seconds=seconds, **measures)
+
+    def sample(self, step, images):
+        self._record("sample", step=step, images=images)
+
+    def eval(self, step, fidelity, retention, base_score):
+        self._record("eval", step=step, fidelity=fidelity, retention=retention, base_score=base_score)
 
     def finished(self, step, seconds, adapter):
         self._record("finished", step=step, seconds=seconds, adapter=adapter)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from diffusers.training_utils import compute_snr
 
-from trainer import checkpoint
+from trainer import checkpoint, evaluation, sampling
 from trainer import config as configs
 from trainer import models
 from trainer.datasets import DATASETS
@@ -61,7 +61,7 @@ def seed_everything(seed: int) -> None:
 
 
 def prepare_data(base: models.BaseModel, data: configs.Frozen) -> TrainingData:
-    pairs = DATASETS[data.generator].generate(data.images, data.seed, data.resolution)
+    pairs = DATASETS[data.source].load(data)
     images, captions = [image for image, _ in pairs], [caption for _, caption in pairs]
     size = (data.resolution, data.resolution)
     return TrainingData(
@@ -108,6 +108,11 @@ def prompt_encoder(base: models.BaseModel, captions: list[str], trained: bool) -
     with torch.no_grad():
         prompt_embeds, pooled_embeds = models.encode_prompts(base, captions)  # (N, T, D), (N, P)
     return lambda idx: (prompt_embeds[idx], pooled_embeds[idx])
+
+
+def due(step: int, every: int, total: int) -> bool:
+    """Every N steps, counting step 0 (the base model) and the last step; never when every is 0."""
+    return every > 0 and (step % every == 0 or step == total)
 
 
 def total_steps(training: configs.Frozen, images: int) -> int:
@@ -189,9 +194,20 @@ def train(
         def save_state() -> None:
             checkpoint.save(run_dir, step=completed, config=cfg.to_dict(), modules=resumable, generator=generator)
 
+        # 7. watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set)
+        pipe = sampling.pipeline(base, cfg.sample.sampler)
+        judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
+
+        def observe(step: int) -> None:
+            if due(step, cfg.sample.every, total):
+                events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
+            if due(step, cfg.eval.every, total):
+                events.eval(step=step, **judge.score())
+
         events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None)
         start = time.perf_counter()
         optimizer_kind.train_mode(optimizer)  # schedule-free: train on its training iterate
+        observe(completed)
         while completed < total:
             if events.should_stop():
                 save_state()
@@ -252,6 +268,7 @@ def train(
                 images_per_second=training.batch_size * training.gradient_accumulation / step_seconds,
                 **memory(),
             )
+            observe(completed)
             if training.save_state_every and completed % training.save_state_every == 0:
                 save_state()
 

@@ -49,6 +49,23 @@ export interface StepEvent extends EventBase {
   /** On CUDA: the most memory tensors have held so far. */
   cuda_max_allocated_bytes?: number
 }
+export interface SampleEvent extends EventBase {
+  type: 'sample'
+  /** Optimizer steps done when these were drawn (0: the base model). */
+  step: number
+  /** One per sample prompt; `file` is relative to the run folder (samples/000040_0.png). */
+  images: { file: string; prompt: string; seed: number }[]
+}
+export interface EvalEvent extends EventBase {
+  type: 'eval'
+  step: number
+  /** Fraction of the new concept's prompts whose samples the evaluator reads as that concept (0 to 1). */
+  fidelity: number
+  /** The base prompts' score now, divided by the base model's own score (1: nothing forgotten). */
+  retention: number
+  /** The base model's own score on the base prompts, which retention is relative to. */
+  base_score: number
+}
 export interface FinishedEvent extends EventBase {
   type: 'finished'
   step: number
@@ -75,6 +92,8 @@ export type RunEvent =
   | QueuedEvent
   | StartedEvent
   | StepEvent
+  | SampleEvent
+  | EvalEvent
   | FinishedEvent
   | FailedEvent
   | CancelledEvent
@@ -92,6 +111,8 @@ export function statusAfter(status: RunStatus, event: RunEvent): RunStatus {
       return 'queued'
     case 'started':
     case 'step':
+    case 'sample':
+    case 'eval':
       return 'running'
     case 'finished':
     case 'failed':

@@ -8,9 +8,11 @@ from trainer.datasets import DATASETS
 from trainer.methods import METHODS
 from trainer.optimizers import OPTIMIZERS
 from trainer.registry import UnknownName
+from trainer.sampling import SAMPLERS
 from trainer.schedulers import SCHEDULERS
+from trainer.shapes.concepts import CONCEPTS
 
-REGISTRIES = {"method": METHODS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS, "data": DATASETS}
+REGISTRIES = {"method": METHODS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS, "data.source": DATASETS, "data.concept": CONCEPTS, "sample.sampler": SAMPLERS}
 
 
 @pytest.mark.parametrize("section", REGISTRIES)

@@ -62,7 +62,7 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_min_snr_gamma": str(training.min_snr_gamma),
         "ss_resolution": str((data.resolution, data.resolution)),
         "ss_num_train_images": str(data.images),
-        "ss_datasets": json.dumps([{"generator": data.generator, "images": data.images, "seed": data.seed, "resolution": data.resolution}]),
+        "ss_datasets": json.dumps([{"source": data.source, "concept": data.concept, "path": data.path, "images": data.images, "seed": data.seed, "resolution": data.resolution}]),
         "ss_training_time_seconds": f"{seconds:.1f}",
         "ss_training_finished_at": str(time.time()),
     }

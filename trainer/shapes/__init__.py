@@ -1,9 +1,10 @@
 """The shapes world: a procedural dataset of small captioned images.
 
-Every image is one shape (circle, square, ...) of one colour and size, at one of
-nine positions, on a plain background, e.g. "a small red circle at the top left
-on a white background". Everything is drawn from one seed, so the same seed
-always gives the same dataset, pixel for pixel.
+Every image is one shape (circle, square, ...) of one colour, size and texture
+(filled, outlined), at one of nine positions, on a plain background, e.g. "a
+small red circle at the top left on a white background" or "a large outlined
+blue hexagon in the center on a black background". Everything is drawn from one
+seed, so the same seed always gives the same dataset, pixel for pixel.
 
 Some concepts are held out of the base model's training on purpose, so that
 lessons can teach them as new concepts: the "star" shape and the "striped"
@@ -16,7 +17,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 # ---- the vocabulary: every word a caption can use ---------------------------
 
@@ -51,7 +52,7 @@ POSITIONS = {
     "at the bottom": (0.5, 0.73),
     "at the bottom right": (0.73, 0.73),
 }
-BASE_TEXTURES = ("plain",)  # "plain" is never written in the caption
+BASE_TEXTURES = ("plain", "outlined")  # "plain" is never written in the caption
 HELD_OUT_TEXTURES = ("striped",)
 TEXTURES = BASE_TEXTURES + HELD_OUT_TEXTURES
 
@@ -62,7 +63,8 @@ _TEMPLATE_WORDS = ("a", "on", "background")
 def vocabulary() -> list[str]:
     """Every word a caption can contain, held-out concepts included, sorted."""
     words = set(_TEMPLATE_WORDS)
-    words.update(SHAPES, COLORS, BACKGROUNDS, SIZES, HELD_OUT_TEXTURES)
+    words.update(SHAPES, COLORS, BACKGROUNDS, SIZES, TEXTURES)
+    words.discard("plain")
     for phrase in POSITIONS:
         words.update(phrase.split())
     return sorted(words)
@@ -90,6 +92,8 @@ class Scene:
 
 # Draw at 4x and downsample: PIL's polygons have no anti-aliasing of their own.
 _SUPERSAMPLE = 4
+# Line width of an outlined shape, in output pixels (odd: MinFilter needs an odd size).
+_OUTLINE_WIDTH = 3
 
 
 def _outline(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, float]] | None:
@@ -137,6 +141,10 @@ def draw(scene: Scene, resolution: int) -> Image.Image:
         period = side // 8
         for offset in range(-side, side, period):
             stripes.line((offset, side, offset + side, 0), fill=BACKGROUNDS[scene.background], width=period // 3)
+    if scene.texture == "outlined":
+        # Only a ring of the shape stays: erode the mask and cut the inside out.
+        inside = mask.filter(ImageFilter.MinFilter(_OUTLINE_WIDTH * _SUPERSAMPLE + 1))
+        mask = ImageChops.subtract(mask, inside)
     image.paste(fill, (0, 0), mask)
     return image.resize((resolution, resolution), Image.Resampling.LANCZOS)
 

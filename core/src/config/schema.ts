@@ -4,14 +4,18 @@
 // the error messages. Every field carries its default and a reason.
 import Type, { type Static } from 'typebox'
 import { DataSection } from './sections/data.ts'
+import { EvalSection } from './sections/eval.ts'
 import { MethodSection } from './sections/method.ts'
 import { ModelSection } from './sections/model.ts'
 import { OptimizerSection } from './sections/optimizer.ts'
+import { SampleSection } from './sections/sample.ts'
 import { SchedulerSection } from './sections/scheduler.ts'
 import { TrainingSection } from './sections/training.ts'
 
 export { METHODS, type MethodName } from './sections/method.ts'
 export { OPTIMIZERS, type OptimizerName } from './sections/optimizer.ts'
+export { CONCEPTS, DATA_SOURCES } from './sections/data.ts'
+export { SAMPLERS } from './sections/sample.ts'
 export { SCHEDULERS, type SchedulerName } from './sections/scheduler.ts'
 export { names, type RegistryEntry } from './sections/section.ts'
 
@@ -23,6 +27,8 @@ export const TrainConfigSchema = Type.Object(
     optimizer: Type.Optional(OptimizerSection),
     scheduler: Type.Optional(SchedulerSection),
     training: Type.Optional(TrainingSection),
+    sample: Type.Optional(SampleSection),
+    eval: Type.Optional(EvalSection),
   },
   {
     $id: 'https://tunebook.local/schema/train-config.json',

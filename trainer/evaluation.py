@@ -1,0 +1,50 @@
+"""Fidelity and retention during a run: the shapes evaluator reads samples of fixed prompts.
+
+fidelity:  the fraction of the new concept's prompts whose image shows it (shape,
+           colour, and texture for a style), as the evaluator reads it;
+retention: the base prompts' score now, divided by the base model's own score on
+           the same prompts and seeds, measured at step 0 (the adapter starts as
+           the identity), so 1.0 means nothing was forgotten.
+"""
+
+from __future__ import annotations
+
+from diffusers import StableDiffusionXLPipeline
+
+from trainer import sampling
+from trainer.config import ConfigError
+from trainer.shapes import evaluator
+from trainer.shapes.concepts import CONCEPTS
+
+# Prompts are drawn from their own seeds, never the training data's, so the score is on unseen captions.
+FIDELITY_SEED, RETENTION_SEED = 1_000_003, 2_000_003
+
+
+class Judge:
+    def __init__(self, pipe: StableDiffusionXLPipeline, concept: str, prompts: int, steps: int, cfg_scale: float, resolution: int):
+        self.pipe, self.steps, self.cfg_scale, self.resolution = pipe, steps, cfg_scale, resolution
+        self.concept = CONCEPTS[concept]
+        self.new_scenes = self.concept.scenes(prompts, FIDELITY_SEED)
+        self.base_scenes = CONCEPTS["base"].scenes(prompts, RETENTION_SEED)
+        self.model = evaluator.load()
+        self.base_score: float | None = None
+
+    def _score(self, scenes, heads) -> float:
+        prompts = [sampling.SamplePrompt(scene.caption, seed=i) for i, scene in enumerate(scenes)]
+        images = sampling.draw(self.pipe, prompts, self.steps, self.cfg_scale, self.resolution)
+        return evaluator.score(self.model, images, scenes, heads)
+
+    def score(self) -> dict[str, float]:
+        """The first call scores the model as it is (the base) and fixes the retention baseline."""
+        fidelity = self._score(self.new_scenes, self.concept.judged_by)
+        base = self._score(self.base_scenes, CONCEPTS["base"].judged_by)
+        if self.base_score is None:
+            self.base_score = base
+        return {"fidelity": fidelity, "retention": base / max(self.base_score, 1e-6), "base_score": self.base_score}
+
+
+def judge(pipe: StableDiffusionXLPipeline, cfg) -> Judge:
+    """The run's Judge; only the shapes world has labels to score against."""
+    if cfg.data.source != "shapes":
+        raise ConfigError(f"eval.every: the evaluator scores the shapes world only, and data.source is '{cfg.data.source}'; set eval.every: 0")
+    return Judge(pipe, cfg.data.concept, cfg.eval.prompts, cfg.eval.steps, cfg.eval.cfg_scale, cfg.data.resolution)

@@ -1,0 +1,97 @@
+"""Sample images during a run, as sd-scripts' sample prompts do: prompt, negative prompt, seed, steps, CFG scale.
+
+Drawing goes through diffusers' StableDiffusionXLPipeline built from the
+loaded base model's own modules (the adapter, applied in place, is
+included); the sampler is one row of SAMPLERS (schema sample.sampler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler, StableDiffusionXLPipeline
+from PIL import Image
+
+from trainer import models
+from trainer.config import ConfigError
+from trainer.registry import Registry
+
+SAMPLES_DIR = "samples"
+
+
+@dataclass(frozen=True)
+class Sampler:
+    summary: str
+    scheduler: type
+
+
+SAMPLERS: Registry[Sampler] = Registry(
+    "sampler",
+    {
+        "euler": Sampler("Euler: SDXL's default sampler; simple and predictable.", EulerDiscreteScheduler),
+        "dpmpp_2m": Sampler("DPM-Solver++ 2M: sharp results in fewer steps.", DPMSolverMultistepScheduler),
+    },
+)
+
+
+@dataclass(frozen=True)
+class SamplePrompt:
+    prompt: str
+    negative_prompt: str = ""
+    seed: int = 0
+
+
+def pipeline(base: models.BaseModel, sampler: str = "euler") -> StableDiffusionXLPipeline:
+    """A pipeline that shares the base model's modules: no copy, so an adapter on the UNet draws too."""
+    pipe = StableDiffusionXLPipeline(
+        vae=base.vae,
+        text_encoder=base.text_encoder,
+        text_encoder_2=base.text_encoder_2,
+        tokenizer=base.tokenizer,
+        tokenizer_2=base.tokenizer_2,
+        unet=base.unet,
+        scheduler=SAMPLERS[sampler].scheduler.from_config(base.noise_scheduler.config),
+        add_watermarker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@torch.no_grad()
+def draw(pipe: StableDiffusionXLPipeline, prompts: list[SamplePrompt], steps: int, cfg_scale: float, resolution: int) -> list[Image.Image]:
+    """One image per prompt, drawn in one batch; each from its own seed, so a prompt's image never depends on its neighbours."""
+    # An empty negative prompt is passed as None: the pipeline then uses zero embeddings, the unconditional
+    # input shapes-xl was pretrained with (caption dropout).
+    negatives = [p.negative_prompt for p in prompts]
+    return pipe(
+        prompt=[p.prompt for p in prompts],
+        negative_prompt=negatives if any(negatives) else None,
+        num_inference_steps=steps,
+        guidance_scale=cfg_scale,
+        height=resolution,
+        width=resolution,
+        generator=[torch.Generator().manual_seed(p.seed) for p in prompts],
+    ).images
+
+
+def save(images: list[Image.Image], run_dir: Path, step: int) -> list[str]:
+    """Write runs/<id>/samples/<step>_<index>.png; returns the paths relative to the run folder."""
+    folder = run_dir / SAMPLES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for index, image in enumerate(images):
+        name = f"{SAMPLES_DIR}/{step:06d}_{index}.png"
+        image.save(run_dir / name)
+        names.append(name)
+    return names
+
+
+def sample(pipe: StableDiffusionXLPipeline, cfg, resolution: int, run_dir: Path, step: int) -> list[dict]:
+    """Draw the config's sample prompts (the `sample` section), save them; the `sample` event's images."""
+    if not cfg.prompts:
+        raise ConfigError("sample.prompts: empty; add a prompt to draw, or set sample.every: 0")
+    prompts = [SamplePrompt(p.prompt, p.negative_prompt, p.seed) for p in cfg.prompts]
+    files = save(draw(pipe, prompts, cfg.steps, cfg.cfg_scale, resolution), run_dir, step)
+    return [{"file": file, "prompt": p.prompt, "seed": p.seed} for file, p in zip(files, prompts)]
