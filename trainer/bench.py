@@ -1,0 +1,154 @@
+"""`python -m trainer.bench`: how much our training loop costs over the bare minimum, and how fast a run starts.
+
+- loop overhead: steps/s of train() against a bare loop doing the same work
+  (same model, adapter, optimizer, schedule, batches: noise, timesteps,
+  add_noise, UNet, MSE, backward, step) in the same process, alternated so
+  machine noise hits both alike. Target: ratio >= 0.97.
+- time to first step: from sending a run to a worker until its first step
+  event, for a fresh (cold) worker and for a second run on the same (warm) one.
+
+Prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from trainer import config as configs
+from trainer import models
+from trainer.events import EventRecords
+from trainer.methods import METHODS
+from trainer.optimizers import OPTIMIZERS
+from trainer.schedulers import SCHEDULERS
+from trainer.batches import batch_indices
+from trainer.latent_cache import LatentCache
+from trainer.train import prepare_data, train
+
+CONFIG = {"data": {"images": 16}, "training": {"max_steps": 60, "batch_size": 4, "seed": 0}}
+SKIP = 10  # warm-up steps left out of every timing
+
+
+def ours(base: models.BaseModel, run_dir: Path) -> float:
+    """Steps/s of train() after warm-up, from its own step events."""
+    events: list[dict] = []
+    train(CONFIG, run_dir, EventRecords(events.append), load_model=lambda name, device: base)
+    steps = [e for e in events if e["type"] == "step"]
+    if not steps:
+        raise RuntimeError(f"the benchmark run did not train: {events[-1]}")
+    return (len(steps) - SKIP) / (steps[-1]["seconds"] - steps[SKIP - 1]["seconds"])
+
+
+def bare(base: models.BaseModel) -> float:
+    """Steps/s of the least code that does the same work."""
+    cfg = configs.load(CONFIG)
+    generator = torch.Generator().manual_seed(0)
+    adapter = METHODS[cfg.method.name].create(base, cfg.method)
+    try:
+        optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
+        scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, cfg.training.max_steps)
+        data = prepare_data(base, cfg.data)
+        latents_all = LatentCache(base, "memory", cfg.data.resolution).latents(data.images, generator)
+        with torch.no_grad():
+            prompt_embeds, pooled_embeds = models.encode_prompts(base, data.captions)
+        steps = cfg.training.max_steps
+        for step in range(steps):
+            if step == SKIP:
+                start = time.perf_counter()
+            idx = batch_indices(step, len(data), cfg.training.batch_size, cfg.training.seed)
+            latents = latents_all[idx]
+            noise = torch.randn(latents.shape, generator=generator)
+            timesteps = torch.randint(0, 1000, (len(idx),), generator=generator)
+            noisy = base.noise_scheduler.add_noise(latents, noise, timesteps)
+            pred = base.unet(
+                noisy,
+                timesteps,
+                encoder_hidden_states=prompt_embeds[idx],
+                added_cond_kwargs={"text_embeds": pooled_embeds[idx], "time_ids": data.time_ids[idx]},
+            ).sample
+            loss = F.mse_loss(pred, noise)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss.item()  # both loops read the loss every step
+        return (steps - SKIP) / (time.perf_counter() - start)
+    finally:
+        adapter.remove()
+
+
+def loop_overhead(rounds: int = 3) -> dict:
+    base = models.load("shapes-xl", torch.device("cpu"))
+    ours_rates, bare_rates = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(rounds):
+            bare_rates.append(bare(base))
+            run_dir = Path(tmp) / f"run{i}"
+            run_dir.mkdir()
+            ours_rates.append(ours(base, run_dir))
+    ours_median, bare_median = statistics.median(ours_rates), statistics.median(bare_rates)
+    return {
+        "ours_steps_per_second": ours_median,
+        "bare_steps_per_second": bare_median,
+        "ratio": ours_median / bare_median,
+        "target_ratio": 0.97,
+        "rounds": rounds,
+        "steps_per_round": CONFIG["training"]["max_steps"] - SKIP,
+    }
+
+
+def time_to_first_step() -> dict:
+    """Cold: a new worker process (imports, model load, data). Warm: the next run on it."""
+    read_fd, write_fd = os.pipe()
+    sent = time.perf_counter()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "trainer", "worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(write_fd,),
+        preexec_fn=lambda: os.dup2(write_fd, 3),
+        cwd=Path(__file__).resolve().parents[1],
+        text=True,
+    )
+    os.close(write_fd)
+    channel = os.fdopen(read_fd)
+    results = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for label in ("cold", "warm"):
+                config = configs.resolve({**CONFIG, "training": {**CONFIG["training"], "max_steps": 2}})
+                run_dir = Path(tmp) / label
+                worker.stdin.write(json.dumps({"type": "run", "run_id": label, "run_dir": str(run_dir), "config": config}) + "\n")
+                worker.stdin.flush()
+                for line in channel:
+                    message = json.loads(line)
+                    event = message.get("event", {})
+                    if event.get("type") == "step" and label not in results:
+                        results[label] = time.perf_counter() - sent
+                    if message["type"] == "idle":
+                        break
+                sent = time.perf_counter()
+    finally:
+        worker.stdin.write(json.dumps({"type": "shutdown"}) + "\n")
+        worker.stdin.close()
+        worker.wait(timeout=30)
+    return {"cold_seconds": results["cold"], "warm_seconds": results["warm"]}
+
+
+def main() -> None:
+    report = {"loop_overhead": loop_overhead(), "time_to_first_step": time_to_first_step(), "torch_threads": torch.get_num_threads()}
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
