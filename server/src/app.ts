@@ -2,7 +2,7 @@
 // and runs over a websocket. Everything a client sends is checked here, at
 // the edge, and every bad input is answered in words; nothing crashes it.
 import express from 'express'
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer } from 'node:http'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -15,7 +15,9 @@ import {
   parseNotebook,
   type ClientMessage,
 } from '../../core/src/index.ts'
+import { Guard } from './guard.ts'
 import { Hub, send } from './hub.ts'
+import { RateLimit } from './rate-limit.ts'
 import { NotebookError, Notebooks } from './notebooks.ts'
 import { Runner } from './runs/runner.ts'
 import { RunStore } from './runs/store.ts'
@@ -62,6 +64,8 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
 
   const app = express()
   app.disable('x-powered-by')
+  const guard = new Guard(options.host)
+  app.use(guard.http)
   app.get('/api/notebooks', (_req, res) => {
     res.json(notebooks.list())
   })
@@ -94,11 +98,13 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
     server: http,
     path: '/ws',
     maxPayload: MAX_MESSAGE_BYTES,
-    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req),
+    verifyClient: guard.websocket,
   })
 
+  const runStarts = new WeakMap<WebSocket, RateLimit>()
   wss.on('connection', (socket: WebSocket) => {
     hub.add(socket)
+    runStarts.set(socket, new RateLimit(RUN_STARTS_PER_MINUTE, 60_000))
     socket.on('close', () => hub.remove(socket))
     socket.on('error', () => hub.remove(socket))
     socket.on('message', (data, isBinary) => {
@@ -114,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
       case 'run.start': {
         const { notebook, cell } = message
         const reject = (message: string) => send(socket, { type: 'run.rejected', notebook, cell, issues: [{ path: '', message }] })
+        if (!runStarts.get(socket)!.take()) return reject(`too many runs started: at most ${RUN_STARTS_PER_MINUTE} a minute from one page`)
         let cells
         try {
           cells = parseNotebook(notebooks.read(notebook)).cells
@@ -163,15 +170,7 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
   }
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+/** Generous for a person pressing Run, and for a lesson's test running every cell; tight for a flood. */
+const RUN_STARTS_PER_MINUTE = 60
 
-/** A web page on another site must not drive this server: the Origin, when sent, must be this host. */
-function sameOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin
-  if (!origin) return true // not a browser: a script on this machine
-  try {
-    return new URL(origin).host === req.headers.host
-  } catch {
-    return false
-  }
-}
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
