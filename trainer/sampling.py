@@ -92,6 +92,6 @@ def sample(pipe: StableDiffusionXLPipeline, cfg, resolution: int, run_dir: Path,
     """Draw the config's sample prompts (the `sample` section), save them; the `sample` event's images."""
     if not cfg.prompts:
         raise ConfigError("sample.prompts: empty; add a prompt to draw, or set sample.every: 0")
-    prompts = [SamplePrompt(p.prompt, p.negative_prompt, p.seed) for p in cfg.prompts]
+    prompts = [SamplePrompt(**p) for p in cfg.prompts]  # list items stay plain dicts; the dataclass holds the schema's defaults
     files = save(draw(pipe, prompts, cfg.steps, cfg.cfg_scale, resolution), run_dir, step)
     return [{"file": file, "prompt": p.prompt, "seed": p.seed} for file, p in zip(files, prompts)]

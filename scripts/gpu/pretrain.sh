@@ -52,6 +52,8 @@ print(f"vae {vae*1000:.1f} ms/step, unet {unet*1000:.1f} ms/step", file=sys.stde
 print(max(100, int(0.2 * budget / vae) // 100 * 100), max(100, int(0.8 * budget / unet) // 100 * 100))
 PY
 )
-CMD=("$PY" -m trainer.pretrain --out "$OUT/shapes-xl" --seed 0 --device cuda --vae-steps "$VAE_STEPS" --unet-steps "$UNET_STEPS" --echo 500)
+# The device runner returns only a few files from $OUT: train into /tmp, hand back one tarball.
+CMD=("$PY" -m trainer.pretrain --out /tmp/pretrain-out/shapes-xl --seed 0 --device cuda --vae-steps "$VAE_STEPS" --unet-steps "$UNET_STEPS" --echo 500)
 echo "command: python -m trainer.pretrain --out models/shapes-xl --seed 0 --device cuda --vae-steps $VAE_STEPS --unet-steps $UNET_STEPS" | tee "$OUT/command.txt"
 "${CMD[@]}" 2>&1 | grep -v -i "torchvision\|kernels" | tee "$OUT/pretrain.log"
+tar czf "$OUT/shapes-xl.tgz" -C /tmp/pretrain-out shapes-xl && echo "wrote $OUT/shapes-xl.tgz (unpack into models/)"
