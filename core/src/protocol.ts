@@ -214,7 +214,8 @@ export function decodeClientMessage(raw: string): { ok: true; message: ClientMes
     'run.watch': ['run_id'],
     'run.unwatch': ['run_id'],
   }
-  if (typeof msg.type !== 'string' || !(msg.type in fields)) {
+  // hasOwn, not `in`: a type like "constructor" must not reach Object.prototype.
+  if (typeof msg.type !== 'string' || !Object.hasOwn(fields, msg.type)) {
     return { ok: false, error: `unknown message type ${JSON.stringify(msg.type)}; known: ${CLIENT_MESSAGE_TYPES.join(', ')}` }
   }
   for (const field of fields[msg.type as ClientMessage['type']]) {

@@ -20,6 +20,7 @@ import { Hub, send } from './hub.ts'
 import { RateLimit } from './rate-limit.ts'
 import { NotebookError, Notebooks } from './notebooks.ts'
 import { Runner } from './runs/runner.ts'
+import { runRoutes } from './runs/routes.ts'
 import { RunStore } from './runs/store.ts'
 import { TrainerWorker } from './trainer/worker.ts'
 
@@ -89,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
     if (!file || !existsSync(file)) return void res.status(404).json({ error: `run "${req.params.id}" has no adapter` })
     res.download(file, `${record.summary.cell}-${record.summary.id}.safetensors`)
   })
+  app.use(runRoutes(store))
   const client = join(options.root, 'dist/client')
   app.use(express.static(client))
   app.get('/{*path}', (_req, res) => res.sendFile(join(client, 'index.html')))
@@ -111,7 +113,13 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
       if (isBinary) return send(socket, { type: 'error', message: 'binary messages are not understood; send JSON text' })
       const decoded = decodeClientMessage(data.toString())
       if (!decoded.ok) return send(socket, { type: 'error', message: decoded.error })
-      handle(socket, decoded.message)
+      try {
+        handle(socket, decoded.message)
+      } catch (e) {
+        // A bug must cost one message, never the server and everyone's runs.
+        console.error(e)
+        send(socket, { type: 'error', message: `the server could not handle ${decoded.message.type}: ${(e as Error).message}` })
+      }
     })
   })
 

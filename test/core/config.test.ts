@@ -103,3 +103,14 @@ describe('advice', () => {
     expect(warningsOf('scheduler:\n  name: cosine_with_restarts\n  num_cycles: 3\n')[0]).toMatchObject({ path: 'scheduler.name', line: 2 })
   })
 })
+
+describe('YAML that parses but cannot be built (found by the fuzzer)', () => {
+  it('reports an alias to a missing anchor instead of throwing', () => {
+    expect(issuesOf('method: *nowhere\n')[0].message).toMatch(/^YAML/)
+  })
+  it('refuses an alias bomb', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
+    for (let i = 1; i < 8; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(', ')}]`)
+    expect(issuesOf(bomb.join('\n'))[0].message).toMatch(/^YAML/)
+  })
+})

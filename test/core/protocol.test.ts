@@ -47,3 +47,10 @@ describe('run status', () => {
     expect(statusOf([...events, { type: 'finished', time: t, step: 2, seconds: 1, adapter: 'adapter.safetensors' }])).toBe('finished')
   })
 })
+
+describe('found by the fuzzer', () => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('rejects the inherited property name %s as a type', (type) => {
+    const result = decodeClientMessage(JSON.stringify({ type }))
+    expect(result.ok === false && result.error).toMatch(/unknown message type/)
+  })
+})

@@ -36,7 +36,13 @@ export function parseConfig(yamlText: string): ConfigResult {
       })),
     }
   }
-  const value = doc.toJS() ?? {}
+  let value: unknown
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  } catch (e) {
+    // A document can parse yet fail to build: an alias to an undefined anchor, or an alias bomb.
+    return { ok: false, issues: [{ path: '', message: `YAML: ${(e as Error).message}` }] }
+  }
   const result = resolveConfig(value)
   for (const issue of result.ok ? result.warnings : result.issues) {
     const node = issue.path ? doc.getIn(issue.path.split('.'), true) : doc.contents
