@@ -1,0 +1,73 @@
+// Run data over HTTP, for what a page needs beyond the websocket's live tail:
+// a run's events and config (compare cells, the summary's copy buttons), its
+// adapter's size, and its sample images. Only files inside a known run's
+// samples/ folder are ever served as images: the name is checked against a
+// strict pattern and the resolved real path must stay inside that folder.
+import { Router, type Response } from 'express'
+import { realpathSync, statSync } from 'node:fs'
+import { join, sep } from 'node:path'
+import { readEvents, type RunRecord, type RunStore } from './store.ts'
+
+/** What a sample file may be called: the trainer writes <step>_<index>.png. */
+const SAMPLE_NAME = /^[\w-][\w.-]*\.(png|jpg|jpeg|webp)$/
+
+export function runRoutes(store: RunStore): Router {
+  const router = Router()
+  const known = (id: string, res: Response): RunRecord | undefined => {
+    const record = store.get(id)
+    if (!record) res.status(404).json({ error: `no run with id "${id}"` })
+    return record
+  }
+
+  router.get('/api/runs/:id/events', (req, res) => {
+    const record = known(req.params.id, res)
+    // readEvents drops a torn last line: the run may be writing it right now.
+    if (record) res.json(readEvents(join(record.dir, 'events.jsonl')).events)
+  })
+
+  router.get('/api/runs/:id/config', (req, res) => {
+    if (known(req.params.id, res)) res.json(store.config(req.params.id))
+  })
+
+  router.get('/api/runs/:id/adapter', (req, res) => {
+    const record = known(req.params.id, res)
+    if (!record) return
+    const size = fileSize(join(record.dir, 'adapter.safetensors'))
+    if (size === undefined) return void res.status(404).json({ error: `run "${req.params.id}" has no adapter (yet)` })
+    res.json({ file: 'adapter.safetensors', bytes: size })
+  })
+
+  router.get('/runs/:id/samples/:name', (req, res) => {
+    const record = known(req.params.id, res)
+    if (!record) return
+    const { name } = req.params
+    if (!SAMPLE_NAME.test(name)) {
+      return void res.status(400).json({ error: `"${name}" is not a sample file name (expected e.g. 000040_0.png)` })
+    }
+    const file = insideSamples(record.dir, name)
+    if (!file) return void res.status(404).json({ error: `run "${record.summary.id}" has no sample "${name}"` })
+    res.sendFile(file, { dotfiles: 'deny', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } })
+  })
+
+  return router
+}
+
+/** The real path of samples/<name> if it is a regular file whose real path lies inside the real samples/ folder. */
+function insideSamples(runDir: string, name: string): string | undefined {
+  try {
+    const folder = realpathSync(join(runDir, 'samples'))
+    const file = realpathSync(join(folder, name))
+    return file.startsWith(folder + sep) && statSync(file).isFile() ? file : undefined
+  } catch {
+    return undefined // missing folder or file
+  }
+}
+
+function fileSize(file: string): number | undefined {
+  try {
+    const stat = statSync(file)
+    return stat.isFile() ? stat.size : undefined
+  } catch {
+    return undefined
+  }
+}
