@@ -10,7 +10,6 @@ import {
   MAX_MESSAGE_BYTES,
   assertNever,
   decodeClientMessage,
-  parseConfig,
   notebookTitle,
   parseNotebook,
   type ClientMessage,
@@ -18,6 +17,8 @@ import {
 import { Guard } from './guard.ts'
 import { Hub, send } from './hub.ts'
 import { RateLimit } from './rate-limit.ts'
+import { parseCellConfig } from '../../core/src/config/defaults.ts'
+import { notebookRoutes } from './notebook-routes.ts'
 import { NotebookError, Notebooks } from './notebooks.ts'
 import { Runner } from './runs/runner.ts'
 import { runRoutes } from './runs/routes.ts'
@@ -81,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
       res.status(e.status).json({ error: e.message })
     }
   })
+  app.use(notebookRoutes(notebooks))
   app.get('/api/runs', (req, res) => {
     res.json(store.list({ notebook: str(req.query.notebook), cell: str(req.query.cell) }))
   })
@@ -129,9 +131,9 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
         const { notebook, cell } = message
         const reject = (message: string) => send(socket, { type: 'run.rejected', notebook, cell, issues: [{ path: '', message }] })
         if (!runStarts.get(socket)!.take()) return reject(`too many runs started: at most ${RUN_STARTS_PER_MINUTE} a minute from one page`)
-        let cells
+        let cells, frontMatter
         try {
-          cells = parseNotebook(notebooks.read(notebook)).cells
+          ;({ cells, frontMatter } = parseNotebook(notebooks.read(notebook)))
         } catch (e) {
           if (!(e instanceof NotebookError)) throw e
           return reject(e.message)
@@ -139,7 +141,8 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
         if (!cells.some((c) => c.kind === 'train' && c.id === cell)) {
           return reject(`notebook "${notebook}" has no train cell with id "${cell}"`)
         }
-        const parsed = parseConfig(message.config)
+        // Defaults come from the notebook as saved on disk: front-matter edits apply once the client's autosave lands.
+        const parsed = parseCellConfig(frontMatter, message.config)
         if (!parsed.ok) return send(socket, { type: 'run.rejected', notebook, cell, issues: parsed.issues })
         const record = store.create(notebook, cell, message.config, parsed.config)
         send(socket, { type: 'run.accepted', run: { ...record.summary }, warnings: parsed.warnings })
