@@ -39,7 +39,7 @@ export const DataSection = section('Where the training images and captions come 
   ),
   concept: Type.Optional(
     Type.Enum(names(CONCEPTS), {
-      default: 'star',
+      default: 'base',
       description: describeChoices(
         'With source shapes: which concept the dataset shows. A LoRA usually teaches one new concept from 10 to 40 images.',
         CONCEPTS,
