@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RunEvent } from '../../core/src/protocol.ts'
-import { configRows, effectiveLrSeries, evalSeries, finalMetrics, gradNormSeries, lrGroupSeries, MISSING, sampleFrames } from '../../core/src/series/index.ts'
+import { configRows, parseCompareCell, effectiveLrSeries, evalSeries, finalMetrics, gradNormSeries, lrGroupSeries, MISSING, sampleFrames } from '../../core/src/series/index.ts'
 
 const step = (n: number, extra: Partial<Extract<RunEvent, { type: 'step' }>> = {}): RunEvent => ({
   type: 'step', time: n, step: n, total: 3, loss: 1 / n, lr: 1e-3, seconds: n, ...extra,
@@ -73,5 +73,23 @@ describe('configRows', () => {
       { path: 'sample.prompts', values: ['[{"prompt":"a"}]', '[{"prompt":"a"}]'], differs: false },
       { path: 'method.factor', values: [MISSING, '8'], differs: true },
     ])
+  })
+})
+
+describe('parseCompareCell', () => {
+  it('reads the list of cells', () => {
+    expect(parseCompareCell('cells: [lora-r8, lokr-f8]\n')).toEqual({ ok: true, cells: ['lora-r8', 'lokr-f8'] })
+  })
+  it.each([
+    ['', 'cells', /cells: \[lora-r8/],
+    ['cells: lora-r8\n', 'cells', /must be a list/],
+    ['cells: []\n', 'cells', /one or more/],
+    ['cells:\n  - a\n  - {x: 1}\n', 'cells.1', /must be a cell id/],
+    ['cells: [a, a]\n', 'cells.1', /listed twice/],
+    ['cells: [a]\nruns: 3\n', 'runs', /unknown field "runs"/],
+  ])('explains %j', (text, path, message) => {
+    const result = parseCompareCell(text)
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.issues).toContainEqual(expect.objectContaining({ path, message: expect.stringMatching(message) }))
   })
 })

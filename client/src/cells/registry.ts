@@ -3,12 +3,14 @@
 // the mapped type fails to compile until every kind has its module.
 import type { Cell } from '../../../core/src/notebook.ts'
 import type { CellContext, CellKindModule, CellState } from './kind.ts'
+import { compare } from './compare/index.ts'
 import { prose } from './prose/index.ts'
+import { schedule } from './schedule/index.ts'
 import { train } from './train/index.ts'
 
 type Registry = { [K in Cell['kind']]: CellKindModule<Extract<Cell, { kind: K }>, any> }
 
-const CELL_KINDS: Registry = { prose, train }
+const CELL_KINDS: Registry = { prose, train, schedule, compare }
 
 export interface OpenCell {
   view: CellKindModule<Cell, CellState>['view']

@@ -1,8 +1,31 @@
 // What every run chart shares: size, margins, and an x axis that spans the
 // whole run from the first step, so the chart fills in rather than rescaling.
 import type { PlotOptions } from '@observablehq/plot'
+import type { Point } from '../../../core/src/series/index.ts'
 
 export const CHART_HEIGHT = 200
+
+/** One line of a chart and how it looks in the plot and the legend. */
+export interface ChartLine {
+  label: string
+  points: readonly Point[]
+  /** A CSS colour, e.g. var(--accent). */
+  color: string
+  /** Thin and pale: the raw series under a smoothed one. */
+  faint?: boolean
+  /** Dashed: a derived line beside a scheduled one (the effective LR). */
+  dashed?: boolean
+}
+
+/** A step to mark with a dashed rule and a label (warmup ends, restart). */
+export interface ChartMarker {
+  step: number
+  label: string
+}
+
+/** Colours of overlaid lines (runs, schedules), in order; they follow the theme. */
+export const SERIES_COLORS = ['var(--accent)', 'var(--lr)', 'var(--ok)', 'var(--bad)', 'var(--warn)', 'var(--muted)']
+export const seriesColor = (i: number) => SERIES_COLORS[i % SERIES_COLORS.length]
 
 export const chartFrame = (width: number, totalSteps: number): PlotOptions => ({
   width,

@@ -4,7 +4,8 @@
 import { parseConfig, type ConfigIssue } from '../../../../core/src/config/validate.ts'
 import type { CodeCell } from '../../../../core/src/notebook.ts'
 import { isTerminal, type RunSummary } from '../../../../core/src/protocol.ts'
-import { listRuns } from '../../api.ts'
+import { toSdScriptsCommand, toSdScriptsToml } from '../../../../core/src/interop/sd-scripts.ts'
+import { listRuns, runConfig } from '../../api.ts'
 import type { Connection } from '../../state/connection.svelte.ts'
 import { RunState } from '../../state/run.svelte.ts'
 import type { CellContext, CellState } from '../kind.ts'
@@ -14,6 +15,12 @@ export class TrainCellState implements CellState {
   readonly notebook: string
   source = $state('')
   run = $state.raw<RunState | undefined>()
+  /** This cell's runs, newest first: any of them can be shown. */
+  history = $state.raw<RunSummary[]>([])
+  /** The loss chart's smoothing weight; undefined: the one that suits the run's length. */
+  smoothing = $state<number | undefined>()
+  /** What the last copy button put on the clipboard, or why it could not. */
+  copied = $state<string | undefined>()
   /** run.start is sent and the server has not answered yet. */
   starting = $state(false)
   /** Why the latest runs could not be listed, or the last run could not start, if so. */
@@ -44,6 +51,7 @@ export class TrainCellState implements CellState {
       accepted: (run) => {
         this.starting = false
         this.#rejected = undefined
+        this.history = [run, ...this.history]
         this.#show(run, false) // the sender of run.start is watching it already
       },
       rejected: (issues) => {
@@ -69,6 +77,24 @@ export class TrainCellState implements CellState {
     if (this.run && this.active) this.#connection.cancel(this.run.summary.id)
   }
 
+  /** Show one of this cell's past runs (its whole history, then its live tail if it is still going). */
+  showRun(id: string) {
+    const summary = this.history.find((r) => r.id === id)
+    if (summary && summary.id !== this.run?.summary.id) this.#show(summary, true)
+  }
+
+  /** Put the shown run's config on the clipboard as kohya sd-scripts takes it. */
+  async copyAs(format: 'command' | 'toml') {
+    if (!this.run) return
+    try {
+      const { config } = await runConfig(this.run.summary.id)
+      await navigator.clipboard.writeText(format === 'command' ? toSdScriptsCommand(config) : toSdScriptsToml(config))
+      this.copied = format === 'command' ? 'Copied the sd-scripts command line.' : 'Copied the sd-scripts TOML config.'
+    } catch (error) {
+      this.copied = `Could not copy: ${(error as Error).message}`
+    }
+  }
+
   dispose() {
     this.#disposed = true
     this.#stopListening()
@@ -77,9 +103,11 @@ export class TrainCellState implements CellState {
 
   async #reattach() {
     try {
-      const [latest] = await listRuns(this.notebook, this.id)
+      const runs = await listRuns(this.notebook, this.id)
+      if (this.#disposed) return
       // A run started from this tab while we waited is newer than anything listed.
-      if (latest && !this.#disposed && !this.run) this.#show(latest, true)
+      this.history = [...this.history, ...runs.filter((r) => !this.history.some((h) => h.id === r.id))]
+      if (runs[0] && !this.run) this.#show(runs[0], true)
     } catch (error) {
       this.error = `Could not load this cell's runs: ${(error as Error).message}`
     }
@@ -89,6 +117,7 @@ export class TrainCellState implements CellState {
     this.#unwatch?.()
     const run = new RunState(summary)
     this.run = run
+    this.copied = undefined
     this.#unwatch = this.#connection.watch(summary.id, run, askHistory)
   }
 }
