@@ -1,0 +1,66 @@
+// A size cell's YAML: a method section (validated exactly as a train cell's,
+// through resolveConfig), the architectures to compare and the precision of the
+// saved file, read into sizes computed in the browser on every keystroke.
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import { resolveConfig, type ConfigIssue } from '../config/validate.ts'
+import { adapterSize, ARCHITECTURES, PRECISIONS, type Architecture, type MethodConfig, type Precision, type SizeResult } from './index.ts'
+
+export interface SizePreview {
+  method: MethodConfig
+  architectures: Architecture[]
+  precision: Precision
+  /** One per architecture, in the order asked; a refusal names the field. */
+  results: SizeResult[]
+}
+
+export type SizeCellResult = { ok: true; preview: SizePreview; issues: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] }
+
+const TOP_LEVEL = ['method', 'architecture', 'precision']
+
+export function parseSizeCell(text: string): SizeCellResult {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  if (doc.errors.length) {
+    return { ok: false, issues: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })) }
+  }
+  const located = (issues: ConfigIssue[]) => issues.map((issue) => ({ ...issue, line: lineOf(doc.contents, issue.path, lines) }))
+  const value = doc.toJS() ?? {}
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, issues: located([{ path: '', message: `a size cell is a mapping with ${TOP_LEVEL.join(', ')}` }]) }
+  }
+  const issues: ConfigIssue[] = Object.keys(value)
+    .filter((key) => !TOP_LEVEL.includes(key))
+    .map((key) => ({ path: key, message: `unknown field "${key}" in a size cell; known: ${TOP_LEVEL.join(', ')}` }))
+
+  const architectures = [value.architecture ?? 'sdxl'].flat()
+  architectures.forEach((a, i) => {
+    if (!ARCHITECTURES.includes(a)) {
+      const path = Array.isArray(value.architecture) ? `architecture.${i}` : 'architecture'
+      issues.push({ path, message: `${path} must be one of: ${ARCHITECTURES.join(', ')} (or a list of them), got ${JSON.stringify(a)}` })
+    }
+  })
+  const precision = value.precision ?? 'fp16'
+  if (!(precision in PRECISIONS)) issues.push({ path: 'precision', message: `precision (of the saved file) must be one of: ${Object.keys(PRECISIONS).join(', ')}, got ${JSON.stringify(precision)}` })
+
+  const resolved = resolveConfig({ method: value.method ?? {} })
+  if (!resolved.ok) issues.push(...resolved.issues)
+  if (issues.length || !resolved.ok) return { ok: false, issues: located(issues) }
+
+  const method = resolved.config.method
+  const results = [...new Set(architectures as Architecture[])].map((a) => adapterSize(a, method, precision as Precision))
+  const refusals = results.flatMap((r) => (r.ok ? [] : [r.issue]))
+  return { ok: true, preview: { method, architectures: [...new Set(architectures as Architecture[])], precision: precision as Precision, results }, issues: located(refusals) }
+}
+
+/** The line of a dotted path in the YAML, or of its nearest ancestor that exists. */
+function lineOf(contents: unknown, path: string, lines: LineCounter): number | undefined {
+  let node = contents as Node | undefined
+  let offset = node?.range?.[0]
+  for (const key of path ? path.split('.') : []) {
+    if (!(isMap(node) || isSeq(node))) break
+    node = node.get(/^\d+$/.test(key) ? Number(key) : key, true) as Node | undefined
+    if (!node) break
+    offset = node.range?.[0] ?? offset
+  }
+  return offset === undefined ? undefined : lines.linePos(offset).line
+}
