@@ -1,0 +1,134 @@
+// The sd-scripts export: every flag and TOML key we write is an argument
+// sd-scripts' own parser declares (test/fixtures/sd-scripts-args.json, read from
+// kohya-ss/sd-scripts at the commit it names), fields are mapped, and what has
+// no equivalent is said in a comment.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { METHODS, OPTIMIZERS, SCHEDULERS, type TrainConfig } from '../../core/src/config/schema.ts'
+import { resolveConfig } from '../../core/src/config/validate.ts'
+import { shellQuote, toSdScriptsCommand, toSdScriptsConfigToml, toSdScriptsDatasetToml, toSdScriptsToml } from '../../core/src/interop/sd-scripts.ts'
+
+const known: { commit: string; arguments: string[]; dataset_keys: string[] } = JSON.parse(readFileSync(new URL('../fixtures/sd-scripts-args.json', import.meta.url), 'utf8'))
+const ARGS = new Set(known.arguments)
+
+function config(value: object): TrainConfig {
+  const result = resolveConfig(value)
+  if (!result.ok) throw new Error(JSON.stringify(result.issues))
+  return result.config
+}
+
+// The script's own flags: those after its name (accelerate's come before it).
+const flags = (command: string) => [...command.split('sdxl_train_network.py')[1].matchAll(/--(\w+)/g)].map((m) => m[1])
+const tomlKeys = (toml: string) => [...toml.matchAll(/^\s*(\w+)\s*=/gm)].map((m) => m[1])
+
+// Every method, optimizer and scheduler once, with the settings that add arguments switched on.
+const configs: [string, object][] = [
+  ...Object.keys(METHODS).map((name) => [`method ${name}`, { method: { name, train_text_encoder: true, text_encoder_lr: 1e-5, unet_lr: 1e-4 } }] as [string, object]),
+  ...Object.keys(OPTIMIZERS).map((name) => [`optimizer ${name}`, { optimizer: { name, args: { eps: 1e-8 } } }] as [string, object]),
+  ...Object.keys(SCHEDULERS).map((name) => [`scheduler ${name}`, { scheduler: { name, ...(['constant', 'piecewise_constant', 'rex'].includes(name) ? {} : { warmup_steps: 2 }), ...(name === 'inverse_sqrt' ? { timescale: 20 } : {}) } }] as [string, object]),
+  [
+    'every training switch',
+    {
+      data: { source: 'folder', path: '/data/my set' },
+      training: { epochs: 3, gradient_accumulation: 2, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
+      sample: { every: 10 },
+      eval: { every: 10 },
+    },
+  ],
+]
+
+describe('sd-scripts export', () => {
+  it(`names only arguments sd-scripts declares (read at ${known.commit.slice(0, 8)})`, () => {
+    expect(ARGS.size).toBeGreaterThan(150)
+    for (const [label, value] of configs) {
+      const c = config(value)
+      expect(flags(toSdScriptsCommand(c)).filter((f) => !ARGS.has(f)), label).toEqual([])
+      expect(tomlKeys(toSdScriptsConfigToml(c)).filter((k) => !ARGS.has(k)), label).toEqual([])
+      expect(tomlKeys(toSdScriptsDatasetToml(c)).filter((k) => !known.dataset_keys.includes(k)), label).toEqual([])
+    }
+  })
+
+  it('maps a LoHa run onto lycoris.kohya with its network_args, LRs and training fields', () => {
+    const c = config({
+      method: { name: 'loha', rank: 16, alpha: 8, conv_rank: 4, conv_alpha: 2, train_text_encoder: true, text_encoder_lr: 5e-5 },
+      optimizer: { name: 'prodigy', lr: 1, d_coef: 0.5 },
+      scheduler: { name: 'cosine_with_restarts', num_cycles: 3, warmup_steps: 0.1 },
+      training: { max_steps: 500, batch_size: 2, mixed_precision: 'bf16', cache_latents: 'disk' },
+    })
+    const command = toSdScriptsCommand(c)
+    expect(command).toMatch(/^accelerate launch --num_cpu_threads_per_process 1 sdxl_train_network.py \\\n/m)
+    for (const part of [
+      '--network_module lycoris.kohya',
+      '--network_args algo=loha conv_dim=4 conv_alpha=2',
+      '--network_dim 16',
+      '--network_alpha 8',
+      '--text_encoder_lr 0.00005',
+      '--optimizer_type Prodigy',
+      'd_coef=0.5',
+      '--lr_scheduler cosine_with_restarts',
+      '--lr_scheduler_num_cycles 3',
+      '--lr_warmup_steps 0.1',
+      '--max_train_steps 500',
+      '--train_batch_size 2',
+      '--mixed_precision bf16',
+      '--cache_latents',
+      '--cache_latents_to_disk',
+      '--save_model_as safetensors',
+    ])
+      expect(command).toContain(part)
+    expect(command).not.toContain('--network_train_unet_only')
+    const toml = toSdScriptsConfigToml(c)
+    expect(toml).toContain('network_args = ["algo=loha", "conv_dim=4", "conv_alpha=2"]')
+    expect(toml).toContain('cache_latents_to_disk = true')
+    expect(toml).toContain('lr_warmup_steps = 0.1')
+  })
+
+  it('defaults map to networks.lora, UNet only, AdamW', () => {
+    const command = toSdScriptsCommand(config({}))
+    expect(command).toContain('--network_module networks.lora')
+    expect(command).toContain('--network_train_unet_only')
+    expect(command).toContain('--optimizer_type AdamW')
+  })
+
+  it('OFT passes its block size as network_dim, as LyCORIS reads it', () => {
+    expect(toSdScriptsCommand(config({ method: { name: 'oft', block_size: 8 } }))).toContain('--network_dim 8')
+    expect(toSdScriptsCommand(config({ method: { name: 'boft' } }))).toContain('--network_dim 16')
+  })
+
+  it('says what it cannot map instead of dropping it', () => {
+    const c = config({ data: { source: 'shapes', concept: 'star' }, scheduler: { name: 'warmup_stable_decay', decay_type: 'cosine' }, eval: { every: 5 } })
+    const command = toSdScriptsCommand(c)
+    expect(command).toMatch(/^# data.source: shapes \(concept star/m)
+    expect(command).toMatch(/^# scheduler.decay_type: cosine/m)
+    expect(command).toMatch(/^# eval: /m)
+    // Comments come before the command: a comment inside a continued line would end it.
+    expect(command.lastIndexOf('\n#')).toBeLessThan(command.indexOf('accelerate launch'))
+    expect(toSdScriptsConfigToml(c)).toMatch(/^# eval: /m)
+  })
+
+  it('schedulers sd-scripts lacks go through lr_scheduler_type with the class the trainer uses', () => {
+    const command = toSdScriptsCommand(config({ optimizer: { lr: 0.002 }, scheduler: { name: 'rex', min_lr_ratio: 0.5 }, training: { max_steps: 100 } }))
+    expect(command).toContain('--lr_scheduler_type pytorch_optimizer.lr_scheduler.rex.REXScheduler')
+    expect(command).toContain('--lr_scheduler_args total_steps=100 max_lr=0.002 min_lr=0.001')
+  })
+
+  it('shell-quotes paths with spaces and quotes', () => {
+    expect(shellQuote('/data/my set')).toBe("'/data/my set'")
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`)
+    expect(shellQuote('models/shapes-xl')).toBe('models/shapes-xl')
+    const command = toSdScriptsCommand(config({ data: { source: 'folder', path: '/data/my set' } }), { outputDir: 'out dir' })
+    expect(command).toContain("--train_data_dir '/data/my set'")
+    expect(command).toContain("--output_dir 'out dir'")
+  })
+
+  it('the TOML copy holds both files, the dataset at the run\'s resolution and batch size', () => {
+    const c = config({ data: { resolution: 64 }, training: { batch_size: 3 } })
+    const both = toSdScriptsToml(c)
+    expect(both).toContain('# ---- config.toml ----')
+    expect(both).toContain('# ---- dataset.toml ----')
+    const dataset = toSdScriptsDatasetToml(c)
+    expect(dataset).toContain('resolution = 64')
+    expect(dataset).toContain('batch_size = 3')
+    expect(dataset).toContain('[[datasets.subsets]]')
+  })
+})
