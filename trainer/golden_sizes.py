@@ -97,7 +97,7 @@ def architectures() -> dict[str, Architecture]:
     return {
         "sdxl": shapes_only("SDXL", "sdxl-unet.json", [(CLIPTextModel, "sdxl-text-encoder.json"), (CLIPTextModelWithProjection, "sdxl-text-encoder-2.json")]),
         "sd15": shapes_only("SD1.5", "sd15-unet.json", [(CLIPTextModel, "sd15-text-encoder.json")]),
-        "shapes-xl": Architecture("shapes-xl (the shipped tiny SDXL)", SimpleNamespace(unet=shapes.unet, text_encoder=shapes.text_encoder, text_encoder_2=shapes.text_encoder_2), real=True),
+        "shapes-xl": Architecture("shapes-xl", SimpleNamespace(unet=shapes.unet, text_encoder=shapes.text_encoder, text_encoder_2=shapes.text_encoder_2), real=True),
     }
 
 

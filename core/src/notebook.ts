@@ -4,7 +4,7 @@
 // Front matter (--- yaml ---) holds notebook-level defaults that cells inherit.
 // parse and serialize round-trip, so a saved notebook stays diffable.
 
-export const CELL_KINDS = ['train', 'schedule', 'compare'] as const
+export const CELL_KINDS = ['train', 'schedule', 'compare', 'size'] as const
 export type CellKind = (typeof CELL_KINDS)[number]
 
 export interface ProseCell {

@@ -6,11 +6,12 @@ import type { CellContext, CellKindModule, CellState } from './kind.ts'
 import { compare } from './compare/index.ts'
 import { prose } from './prose/index.ts'
 import { schedule } from './schedule/index.ts'
+import { size } from './size/index.ts'
 import { train } from './train/index.ts'
 
 type Registry = { [K in Cell['kind']]: CellKindModule<Extract<Cell, { kind: K }>, any> }
 
-const CELL_KINDS: Registry = { prose, train, schedule, compare }
+const CELL_KINDS: Registry = { prose, train, schedule, compare, size }
 
 export interface OpenCell {
   view: CellKindModule<Cell, CellState>['view']
