@@ -53,3 +53,30 @@ export const adapterInfo = (runId: string) => getJson<{ file: string; bytes: num
 
 /** A sample image by its name inside the run's samples/ folder. */
 export const sampleUrl = (runId: string, name: string) => `/runs/${encodeURIComponent(runId)}/samples/${encodeURIComponent(name)}`
+
+async function sendJson<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const reply = response.status === 204 ? undefined : await response.json().catch(() => undefined)
+  if (!response.ok) throw new Error(reply?.error ?? `${method} ${url}: HTTP ${response.status}`)
+  return reply as T
+}
+
+const notebookUrl = (path: string) => `/api/notebook?path=${encodeURIComponent(path)}`
+
+/** A new notebook in notebooks/ holding only its title. */
+export const createNotebook = (title: string) => sendJson<NotebookEntry>('POST', '/api/notebooks', { title })
+
+/** Replace a notebook's text on disk (atomically; lessons are refused). */
+export const saveNotebook = (path: string, text: string) => sendJson<{ path: string }>('PUT', notebookUrl(path), { text })
+
+/** "Save a copy": a lesson or notebook copied into notebooks/ under a new title. */
+export const copyNotebook = (path: string, title: string) => sendJson<NotebookEntry>('POST', '/api/notebook/copy', { path, title })
+
+/** A new title and the file name that goes with it. */
+export const renameNotebook = (path: string, title: string) => sendJson<NotebookEntry>('POST', '/api/notebook/rename', { path, title })
+
+export const deleteNotebook = (path: string) => sendJson<void>('DELETE', notebookUrl(path))

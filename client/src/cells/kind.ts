@@ -9,10 +9,14 @@ export interface CellContext {
   /** The notebook's path, e.g. "lessons/welcome.md"; runs are filed under it. */
   notebook: string
   connection: Connection
+  /** A lesson: its cells may be edited and run to experiment, but nothing is saved. */
+  readonly: boolean
 }
 
-/** A cell's live state; dispose() lets go of server subscriptions when the notebook closes. */
+/** A cell's live state; dispose() lets go of server subscriptions when the notebook closes or the cell is deleted. */
 export interface CellState {
+  /** The cell's current text (Markdown or YAML body): what the notebook saves. A state without it saves the text it opened with. */
+  readonly source?: string
   dispose?(): void
 }
 

@@ -1,18 +1,10 @@
-// Prose: Markdown between the runnable cells, rendered once when the notebook opens.
-import { Marked } from 'marked'
+// Prose: the Markdown between the runnable cells, with KaTeX formulas; editable in the user's own notebooks.
 import type { ProseCell as ProseCellData } from '../../../../core/src/notebook.ts'
-import type { CellKindModule, CellState } from '../kind.ts'
-import { math } from './math.ts'
+import type { CellKindModule } from '../kind.ts'
 import ProseCell from './ProseCell.svelte'
-
-const markdown = new Marked(math)
-
-export interface ProseState extends CellState {
-  html: string
-}
+import { ProseState } from './prose-cell.svelte.ts'
 
 export const prose: CellKindModule<ProseCellData, ProseState> = {
-  // Lessons ship with the app and notebooks are the user's own files, so the HTML is trusted.
-  open: (cell) => ({ html: markdown.parse(cell.source, { async: false }) }),
+  open: (cell, context) => new ProseState(cell, context),
   view: ProseCell,
 }

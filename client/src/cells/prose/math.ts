@@ -1,24 +1,9 @@
-// A marked extension for the $…$ and $$…$$ math in lessons. Without a TeX
-// typesetter among our dependencies, it shows the formula as readable text
-// (Greek letters, fractions as a/b) in a math style rather than as raw TeX.
+// A marked extension for $…$ (inline) and $$…$$ (display) formulas, typeset
+// by KaTeX into HTML at parse time; katex's CSS and fonts are bundled by vite.
+// A formula with a TeX error shows the source in red, never breaks the page.
+import katex from 'katex'
 import type { MarkedExtension, Tokens } from 'marked'
-
-const GREEK: Record<string, string> = {
-  alpha: 'α', beta: 'β', gamma: 'γ', delta: 'δ', epsilon: 'ε', eta: 'η', theta: 'θ', lambda: 'λ',
-  mu: 'μ', pi: 'π', rho: 'ρ', sigma: 'σ', tau: 'τ', phi: 'φ', omega: 'ω', Delta: 'Δ', Sigma: 'Σ',
-}
-const SYMBOLS: Record<string, string> = { cdot: '·', times: '×', approx: '≈', le: '≤', ge: '≥', to: '→', sqrt: '√' }
-
-/** TeX source to readable text. */
-function texToText(tex: string): string {
-  return tex
-    .replace(/\\frac\{([^{}]*)\}\{([^{}]*)\}/g, (_, a: string, b: string) => `${a}/${b}`)
-    .replace(/\\[,;:]/g, '\u2009')
-    .replace(/\\([A-Za-z]+)/g, (whole, name: string) => GREEK[name] ?? SYMBOLS[name] ?? whole)
-    .replace(/[{}]/g, '')
-}
-
-const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)
+import 'katex/dist/katex.min.css'
 
 interface MathToken extends Tokens.Generic {
   type: 'math'
@@ -37,7 +22,7 @@ export const math: MarkedExtension = {
         const match = /^\$\$([^$]+?)\$\$|^\$(?!\s)([^$\n]+?)(?<!\s)\$/.exec(src)
         if (match) return { type: 'math', raw: match[0], text: match[1] ?? match[2], display: match[1] !== undefined }
       },
-      renderer: (token) => `<span class="math${token.display ? ' math-display' : ''}">${escapeHtml(texToText(token.text))}</span>`,
+      renderer: (token) => katex.renderToString(token.text, { displayMode: token.display, throwOnError: false }),
     },
   ],
 }
