@@ -15,7 +15,7 @@ import {
   type ClientMessage,
 } from '../../core/src/index.ts'
 import { Guard } from './guard.ts'
-import { Hub, send } from './hub.ts'
+import { Hub, send, type HubLimits } from './hub.ts'
 import { RateLimit } from './rate-limit.ts'
 import { parseCellConfig } from '../../core/src/config/defaults.ts'
 import { notebookRoutes } from './notebook-routes.ts'
@@ -34,6 +34,8 @@ export interface ServerOptions {
   runsDir?: string
   /** argv of the trainer worker; default the venv's python -m trainer worker. */
   workerCommand?: string[]
+  /** Fan-out limits for slow clients; tests make them small. */
+  hubLimits?: HubLimits
   /** Where the worker's own stdout/stderr go; default this process's stderr. */
   workerLog?: (text: string) => void
 }
@@ -60,7 +62,7 @@ export async function startServer(options: ServerOptions): Promise<TunebookServe
     run_dir: record.dir,
     config: store.config(record.summary.id).config,
   }))
-  const hub = new Hub()
+  const hub = new Hub(options.hubLimits)
   runner.on('events', (runId, events) => hub.publish(runId, events))
   worker.start()
 

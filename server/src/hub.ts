@@ -5,11 +5,16 @@
 import type { WebSocket } from 'ws'
 import type { RunEvent, ServerMessage } from '../../core/src/index.ts'
 
-const FLUSH_MS = 50
-/** Bytes a client may leave unread in its socket before we stop sending to it. */
-const MAX_BUFFERED = 4 * 1024 * 1024
-/** Events we hold for a client that is behind; past this it is dropped and must re-watch. */
-const MAX_PENDING = 50_000
+export interface HubLimits {
+  /** How often batched events go out. */
+  flushMs: number
+  /** Bytes a client may leave unread in its socket before we stop sending to it. */
+  maxBuffered: number
+  /** Events we hold for a client that is behind; past this it is dropped and must re-watch. */
+  maxPending: number
+}
+
+export const DEFAULT_HUB_LIMITS: HubLimits = { flushMs: 50, maxBuffered: 4 * 1024 * 1024, maxPending: 50_000 }
 
 class Client {
   watching = new Set<string>()
@@ -22,8 +27,8 @@ export class Hub {
   private clients = new Map<WebSocket, Client>()
   private timer: NodeJS.Timeout
 
-  constructor() {
-    this.timer = setInterval(() => this.flush(), FLUSH_MS)
+  constructor(private limits: HubLimits = DEFAULT_HUB_LIMITS) {
+    this.timer = setInterval(() => this.flush(), limits.flushMs)
     this.timer.unref()
   }
 
@@ -55,8 +60,10 @@ export class Hub {
       queue.push(...events)
       client.pending.set(runId, queue)
       client.pendingCount += events.length
-      if (client.pendingCount > MAX_PENDING) {
-        client.socket.close(1013, 'too far behind; reconnect to catch up from the run history')
+      if (client.pendingCount > this.limits.maxPending) {
+        // Not close(): its closing frame would queue behind the data it is not reading.
+        // The client reconnects and re-watches, and gets the history from the run's file.
+        client.socket.terminate()
         this.remove(client.socket)
       }
     }
@@ -64,7 +71,7 @@ export class Hub {
 
   flush() {
     for (const client of this.clients.values()) {
-      if (client.pending.size === 0 || client.socket.bufferedAmount > MAX_BUFFERED) continue
+      if (client.pending.size === 0 || client.socket.bufferedAmount > this.limits.maxBuffered) continue
       for (const [runId, events] of client.pending) send(client.socket, { type: 'run.events', run_id: runId, events })
       client.pending.clear()
       client.pendingCount = 0

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import type { ClientMessage, ServerMessage } from '../../core/src/index.ts'
 import { startServer, type TunebookServer } from '../../server/src/app.ts'
+import type { HubLimits } from '../../server/src/hub.ts'
 
 export const repo = fileURLToPath(new URL('../..', import.meta.url))
 export const fakeWorker = [process.execPath, join(repo, 'test/server/fixtures/fake-worker.mjs')]
@@ -20,7 +21,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function startHarness(options: { workerCommand?: string[]; root?: string } = {}): Promise<Harness> {
+export async function startHarness(options: { workerCommand?: string[]; root?: string; hubLimits?: HubLimits } = {}): Promise<Harness> {
   const root = options.root ?? mkdtempSync(join(tmpdir(), 'tunebook-test-'))
   if (!options.root) cpSync(join(repo, 'lessons'), join(root, 'lessons'), { recursive: true })
   const workerLog: string[] = []
@@ -29,6 +30,7 @@ export async function startHarness(options: { workerCommand?: string[]; root?: s
     port: 0,
     host: '127.0.0.1',
     workerCommand: options.workerCommand ?? fakeWorker,
+    hubLimits: options.hubLimits,
     workerLog: (text) => workerLog.push(text),
   })
   return {
