@@ -7,6 +7,7 @@ import { resolveConfig } from '../../core/src/config/validate.ts'
 import { adapterSize, sizeByRank, type Architecture, type MethodConfig } from '../../core/src/size/index.ts'
 import { factorization, power2factorization } from '../../core/src/size/factorization.ts'
 import { parseSizeCell } from '../../core/src/size/cell.ts'
+import { formatBytes, formatCount, rankLines } from '../../core/src/size/report.ts'
 
 interface Case {
   architecture: Architecture
@@ -106,5 +107,18 @@ describe('the size cell', () => {
     const result = parseSizeCell('method:\n  name: oft\n  block_size: 8\narchitecture: [sdxl, shapes-xl]\n')
     expect(result.ok && result.preview.results.map((r) => r.ok)).toEqual([true, false])
     expect(result.issues).toMatchObject([{ path: 'method.block_size', line: 3 }])
+  })
+})
+
+describe('size report', () => {
+  it('reads bytes in decimal units and counts as people say them', () => {
+    expect([formatBytes(512), formatBytes(410_000), formatBytes(167_800_000)]).toEqual(['512 B', '410 KB', '168 MB'])
+    expect([formatCount(196_608), formatCount(20_930_560), formatCount(2_567_463_684)]).toEqual(['196,608', '20.9 M', '2.57 B'])
+  })
+
+  it('lines up file size by rank for each architecture, none for a rankless method', () => {
+    const lines = rankLines(['sdxl', 'sd15'], method({ name: 'lora' }), 'fp16')
+    expect(lines.filter((p) => p.architecture === 'SDXL').map((p) => p.rank)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256])
+    expect(rankLines(['sdxl'], method({ name: 'oft' }), 'fp16')).toEqual([])
   })
 })

@@ -11,9 +11,9 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toPrecision(3)} ${units[unit]}`
 }
 
-/** Parameter counts as people say them: 6,144; 20.9 M; 2.57 B. */
+/** Parameter counts as people say them: 196,608; 20.9 M; 2.57 B. */
 export function formatCount(count: number): string {
-  if (count < 1e5) return count.toLocaleString('en-US')
+  if (count < 1e6) return count.toLocaleString('en-US')
   return count < 1e9 ? `${(count / 1e6).toPrecision(3)} M` : `${(count / 1e9).toPrecision(3)} B`
 }
 
