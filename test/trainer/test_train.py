@@ -11,11 +11,14 @@ from safetensors import safe_open
 from trainer import models
 from trainer.events import EventRecords
 from trainer.methods import load_adapter
-from trainer.train import ADAPTER_FILE, train
+from trainer import config as configs
+from trainer.latent_cache import LatentCache
+from trainer.train import ADAPTER_FILE, prepare_data, prompt_encoder, train
 
-# lr 1e-2 drops the mean loss by 0.08 to 0.11 between steps 1-5 and 16-20 on
-# seeds 0-7 (measured); the test asks for a third of the smallest.
-CONFIG = {"data": {"images": 8}, "optimizer": {"lr": 1e-2}, "training": {"max_steps": 20, "batch_size": 4, "seed": 0}}
+# The star is held out of shapes-xl's pretraining, so a LoRA has something to learn.
+# Measured on a fixed batch (same images, noise and timesteps before and after):
+# 20 steps at lr 1e-2 take the loss from 0.19 to 0.09 on seed 0 (seeds 0-3: ratios 0.44-0.93).
+CONFIG = {"data": {"images": 8, "concept": "star"}, "optimizer": {"lr": 1e-2}, "training": {"max_steps": 20, "batch_size": 4, "seed": 0}}
 
 
 def probe_inputs(unet):
@@ -28,6 +31,25 @@ def probe_inputs(unet):
             added_cond_kwargs={"text_embeds": torch.randn(2, 64, generator=g), "time_ids": torch.tensor([[64.0, 64, 0, 0, 64, 64]] * 2)},
         ),
     )
+
+
+@torch.no_grad()
+def fixed_batch_loss(base):
+    """The denoising loss on the training images with fixed noise and timesteps: the step-to-step noise taken out."""
+    cfg = configs.load(CONFIG)
+    data = prepare_data(base, cfg.data)
+    latents = LatentCache(base, "memory", cfg.data.resolution).latents(data.images, torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(123)
+    noise = torch.randn(latents.shape, generator=g)
+    timesteps = torch.randint(0, 1000, (len(latents),), generator=g)
+    prompt_embeds, pooled = prompt_encoder(base, data.captions, trained=False)(torch.arange(len(latents)))
+    pred = base.unet(
+        base.noise_scheduler.add_noise(latents, noise, timesteps),
+        timesteps,
+        encoder_hidden_states=prompt_embeds,
+        added_cond_kwargs={"text_embeds": pooled, "time_ids": data.time_ids},
+    ).sample
+    return torch.nn.functional.mse_loss(pred, noise).item()
 
 
 @torch.no_grad()
@@ -44,12 +66,14 @@ class Recorder(EventRecords):
         super().__init__(self.events.append, should_stop=lambda: stop_after is not None and self.steps() >= stop_after)
         self.base = base
         self.trained_output = None
+        self.trained_loss = None
 
     def steps(self):
         return sum(e["type"] == "step" for e in self.events)
 
     def finished(self, step, seconds, adapter):
         self.trained_output = unet_output(self.base.unet)
+        self.trained_loss = fixed_batch_loss(self.base)
         super().finished(step, seconds, adapter)
 
 
@@ -58,6 +82,7 @@ def run(base, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     before = unet_output(base.unet)
     recorder = Recorder(base)
+    recorder.base_loss = fixed_batch_loss(base)
     train(CONFIG, run_dir, recorder, load_model=lambda name, device: base)
     return run_dir, recorder, before
 
@@ -72,12 +97,9 @@ def test_events_in_order(run):
     assert recorder.events[0]["trainable_params"] > 0 and recorder.events[-1]["adapter"] == ADAPTER_FILE
 
 
-@pytest.mark.xfail(reason="measured on random weights; on the pretrained shapes-xl the loss starts near 0.05-0.11 and the first/last-5 means are noise-dominated (seeds 0-5: -0.05 to +0.03); test_evaluation checks learning by fidelity instead", strict=False)
 def test_loss_goes_down(run):
     _, recorder, _ = run
-    losses = [e["loss"] for e in recorder.events if e["type"] == "step"]
-    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    assert last < first - 0.025, f"mean loss went from {first:.4f} to {last:.4f}"
+    assert recorder.trained_loss < 0.8 * recorder.base_loss, f"fixed-batch loss went from {recorder.base_loss:.4f} to {recorder.trained_loss:.4f}"
 
 
 def test_same_seed_same_run(run, base, tmp_path):
