@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
+import { benchCharts } from './bench-charts.mjs'
 import { python, root, setup } from './setup.mjs'
 
 setup()
@@ -18,6 +19,8 @@ function pythonBench(name, module) {
 }
 
 pythonBench('trainer', 'trainer.bench')
+console.log('bench: chart redraws in Chromium ...')
+report.charts = await benchCharts(root)
 
 mkdirSync(join(root, 'bench/results'), { recursive: true })
 const out = join(root, 'bench/results/latest.json')

@@ -39,3 +39,9 @@ export const chartFrame = (width: number, totalSteps: number): PlotOptions => ({
 
 /** Learning rates read best as 1e-3, 2.5e-4; zero as 0. */
 export const formatRate = (value: number) => (value === 0 ? '0' : Number(value.toPrecision(3)).toExponential())
+
+/** A 0-to-1 score axis (fidelity, retention) that still stretches for a score above 1: 0% to 100% always shows. */
+export const scoreAxis = (lines: readonly ChartLine[]) => ({
+  domain: [0, Math.max(1, ...lines.flatMap((line) => line.points.map((p) => p.value)))],
+  tickFormat: '.0%',
+})
