@@ -6,7 +6,7 @@ export default defineConfig({
       { test: { name: 'unit', include: ['test/core/**/*.test.ts', 'test/server/**/*.test.ts'] } },
       {
         // Real browser, real server, real trainer: one file at a time on a 2-core machine.
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false },
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 120_000, fileParallelism: false },
       },
     ],
   },

@@ -10,6 +10,7 @@ bf16 has float32's range and needs none.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 
@@ -32,13 +33,21 @@ class Precision:
         (self.scaler.scale(loss) if self.scaler else loss).backward()
 
     def unscale_and_measure(self, optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> float:
-        """The L2 norm of all gradients as the optimizer will see them (unscaled); inf or nan if they overflowed."""
+        """The L2 norm of all gradients as the optimizer will see them (unscaled).
+
+        Overflowed gradients are routine for fp16, whose scaler skips that step;
+        in any other mode they would poison the weights, so they end the run here,
+        before the update, and the last saved adapter stays good.
+        """
         if self.scaler:
             self.scaler.unscale_(optimizer)
         grads = [p.grad for p in params if p.grad is not None]
         if not grads:
             return 0.0
-        return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+        if not self.scaler and not math.isfinite(norm):
+            raise FloatingPointError(f"the gradients became {norm}; lower optimizer.lr")
+        return norm
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         """Apply the update; with fp16 the scaler skips a step whose gradients overflowed and lowers its scale."""

@@ -11,22 +11,23 @@ import itertools
 import math
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 import psutil
+import torch
 import torch.nn.functional as F
-from PIL import Image
 from diffusers.training_utils import compute_snr
+from PIL import Image
 
 from trainer import checkpoint, evaluation, sampling
 from trainer import config as configs
 from trainer import models
-from trainer.datasets import DATASETS
 from trainer.batches import batch_indices, pixel_batches
+from trainer.datasets import DATASETS
 from trainer.events import Events
 from trainer.latent_cache import LatentCache
 from trainer.methods import METHODS
@@ -191,18 +192,36 @@ def train(
         encode_latents = latent_encoder(base, data, training, cfg.data.resolution, first_batch=completed * training.gradient_accumulation)
         encode_prompts = prompt_encoder(base, data.captions, trained=cfg.method.train_text_encoder)
 
+        @contextmanager
+        def as_saved():
+            """The adapter as its file holds it, for sampling and saving: schedule-free's averaged weights, DyLoRA at full rank."""
+            optimizer_kind.eval_mode(optimizer)
+            adapter.eval()
+            try:
+                yield
+            finally:
+                adapter.train()
+                optimizer_kind.train_mode(optimizer)
+
+        def save_adapter() -> None:
+            adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start))
+
         def save_state() -> None:
+            """A resumable state, and the adapter as of this step: if the run fails later, this one is kept."""
             checkpoint.save(run_dir, step=completed, config=cfg.to_dict(), modules=resumable, generator=generator)
+            with as_saved():
+                save_adapter()
 
         # 7. watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set)
         pipe = sampling.pipeline(base, cfg.sample.sampler)
         judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
 
         def observe(step: int) -> None:
-            if due(step, cfg.sample.every, total):
-                events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
-            if due(step, cfg.eval.every, total):
-                events.eval(step=step, **judge.score())
+            with as_saved():
+                if due(step, cfg.sample.every, total):
+                    events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
+                if due(step, cfg.eval.every, total):
+                    events.eval(step=step, **judge.score())
 
         events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None)
         start = time.perf_counter()
@@ -272,10 +291,9 @@ def train(
             if training.save_state_every and completed % training.save_state_every == 0:
                 save_state()
 
-        optimizer_kind.eval_mode(optimizer)  # schedule-free: save its averaged weights
-        adapter.eval()  # the adapter as its file holds it (DyLoRA: full rank)
-        adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start))
-        events.finished(step=completed, seconds=time.perf_counter() - start, adapter=ADAPTER_FILE)
+        with as_saved():
+            save_adapter()
+            events.finished(step=completed, seconds=time.perf_counter() - start, adapter=ADAPTER_FILE)
     except Exception as error:  # the caller is a long-lived worker: report, never crash it
         events.failed(error=str(error) if isinstance(error, configs.ConfigError) else f"{type(error).__name__}: {error}", step=completed or None)
     finally:

@@ -41,7 +41,8 @@ it('lists the lessons and opens the welcome lesson', async () => {
 it('runs the train cell, draws the loss live, and shows the same chart after a reload', async () => {
   const page = await world.page()
   await cell(page).locator('[data-testid="run"]').click()
-  await expect.poll(() => status(page).textContent(), { timeout: 90_000 }).toBe('finished')
+  // 150 steps with 7 rounds of samples: about 15 s on an idle 2-core machine; generous for a busy one.
+  await expect.poll(() => status(page).textContent(), { timeout: 240_000 }).toBe('finished')
   const points = await lossPoints(page)
   expect(points).toBeGreaterThanOrEqual(20)
   expect(Number(await cell(page).locator('[data-testid="lr-chart"]').getAttribute('data-points'))).toBe(points)

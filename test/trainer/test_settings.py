@@ -1,9 +1,11 @@
 """Training settings: step counting, batch order, precision, loss refinements, live measures, resume."""
 
 import math
+import re
 
 import pytest
 import torch
+from safetensors import safe_open
 from diffusers.training_utils import compute_snr
 
 from trainer import config as configs
@@ -139,3 +141,15 @@ def test_uncached_latents_load_in_worker_processes_in_the_same_order(base, tmp_p
     in_process = run(base, tmp_path, merged(config, {"training": {"dataloader_workers": 0}}), name="w0")
     two_workers = run(base, tmp_path, merged(config, {"training": {"dataloader_workers": 2}}), name="w2")
     assert losses(two_workers) == pytest.approx(losses(in_process), rel=1e-6)
+
+
+def test_a_failed_run_keeps_the_adapter_of_its_last_good_state(base, tmp_path):
+    config = merged(SMALL, {"optimizer": {"lr": 10.0, "weight_decay": 0.0}, "training": {"max_steps": 50, "save_state_every": 1}})
+    (tmp_path / "diverges").mkdir()
+    events = []
+    train(config, tmp_path / "diverges", EventRecords(events.append), load_model=lambda name, device: base)
+    failed = events[-1]
+    assert failed["type"] == "failed" and re.search(r"the (loss|gradients) became (nan|inf)", failed["error"]), failed
+    with safe_open(tmp_path / "diverges" / "adapter.safetensors", "pt") as f:
+        assert int(f.metadata()["ss_steps"]) == failed["step"]  # the last step whose loss was finite
+        assert all(torch.isfinite(f.get_tensor(k)).all() for k in f.keys())

@@ -155,7 +155,10 @@ def test_cancel_stops_after_the_current_step(base, tmp_path):
     train(CONFIG, tmp_path, recorder, load_model=lambda name, device: base)
     assert [e["type"] for e in recorder.events] == ["started", "step", "step", "step", "cancelled"]
     assert recorder.events[-1]["step"] == 3
-    assert not (tmp_path / ADAPTER_FILE).exists()
+    # Cancel saves a resumable state, and the adapter as of step 3 for whoever wants it.
+    assert (tmp_path / "state" / "state.pt").is_file()
+    with safe_open(tmp_path / ADAPTER_FILE, "pt") as f:
+        assert f.metadata()["ss_steps"] == "3"
 
 
 def test_an_error_becomes_a_failed_event(tmp_path):

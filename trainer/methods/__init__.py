@@ -120,6 +120,10 @@ class Adapter:
         for _, network in self.networks:
             network.eval()
 
+    def train(self) -> None:
+        for _, network in self.networks:
+            network.train()
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Every tensor under kohya's key names (lora_unet_input_blocks_4_1_..., lora_te1_...)."""
         out = {}
