@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { notebookTitle, parseNotebook, serializeNotebook } from '../../core/src/index.ts'
+import { notebookTitle, parseConfig, parseNotebook, serializeNotebook, type CodeCell } from '../../core/src/index.ts'
 
 const text = `---
 training:
@@ -50,10 +50,9 @@ describe('notebook format', () => {
     expect(notebookTitle(parseNotebook('no heading'), 'fallback')).toBe('fallback')
   })
 
-  it('the welcome lesson has a train cell whose config is valid', async () => {
-    const { parseConfig } = await import('../../core/src/index.ts')
+  it('the welcome lesson has a train cell whose config is valid', () => {
     const nb = parseNotebook(readFileSync(new URL('../../lessons/welcome.md', import.meta.url), 'utf8'))
-    const cells = nb.cells.filter((c) => c.kind === 'train')
+    const cells = nb.cells.filter((c): c is CodeCell => c.kind === 'train')
     expect(cells.length).toBeGreaterThan(0)
     for (const cell of cells) expect(parseConfig(cell.source).ok, cell.id).toBe(true)
   })
