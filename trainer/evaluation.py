@@ -34,13 +34,15 @@ class Judge:
         images = sampling.draw(self.pipe, prompts, self.steps, self.cfg_scale, self.resolution)
         return evaluator.score(self.model, images, scenes, heads)
 
-    def score(self) -> dict[str, float]:
+    def score(self) -> dict[str, float | None]:
         """The first call scores the model as it is (the base) and fixes the retention baseline."""
         fidelity = self._score(self.new_scenes, self.concept.judged_by)
         base = self._score(self.base_scenes, CONCEPTS["base"].judged_by)
         if self.base_score is None:
             self.base_score = base
-        return {"fidelity": fidelity, "retention": base / max(self.base_score, 1e-6), "base_score": self.base_score}
+        # A base model that gets none of the base prompts right has nothing to retain: no ratio, not a huge one.
+        retention = base / self.base_score if self.base_score > 0 else None
+        return {"fidelity": fidelity, "retention": retention, "base_score": self.base_score}
 
 
 def judge(pipe: StableDiffusionXLPipeline, cfg) -> Judge:

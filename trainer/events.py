@@ -25,7 +25,7 @@ class Events:
     def sample(self, step: int, images: list[dict]) -> None:
         """`images`: [{"file": path in the run folder, "prompt": ..., "seed": ...}]."""
 
-    def eval(self, step: int, fidelity: float, retention: float, base_score: float) -> None:
+    def eval(self, step: int, fidelity: float, retention: float | None, base_score: float) -> None:
         """Evaluator scores: fidelity on the new concept's prompts, retention = base-prompt score / the base model's."""
 
     def finished(self, step: int, seconds: float, adapter: str) -> None: ...

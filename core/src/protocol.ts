@@ -61,8 +61,8 @@ export interface EvalEvent extends EventBase {
   step: number
   /** Fraction of the new concept's prompts whose samples the evaluator reads as that concept (0 to 1). */
   fidelity: number
-  /** The base prompts' score now, divided by the base model's own score (1: nothing forgotten). */
-  retention: number
+  /** The base prompts' score now, divided by the base model's own score (1: nothing forgotten); absent when that score is 0. */
+  retention?: number
   /** The base model's own score on the base prompts, which retention is relative to. */
   base_score: number
 }

@@ -44,7 +44,7 @@ export function evalSeries(events: readonly RunEvent[]): { fidelity: Point[]; re
   for (const e of events) {
     if (e.type !== 'eval') continue
     fidelity.push({ step: e.step, value: e.fidelity })
-    retention.push({ step: e.step, value: e.retention })
+    if (e.retention !== undefined) retention.push({ step: e.step, value: e.retention })
   }
   return { fidelity, retention }
 }
