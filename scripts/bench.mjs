@@ -19,6 +19,10 @@ function pythonBench(name, module) {
 }
 
 pythonBench('trainer', 'trainer.bench')
+console.log('bench: training watched by 50 clients ...')
+const watchers = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench-watchers.ts')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+if (watchers.status !== 0) throw new Error(`bench-watchers failed with ${watchers.status}`)
+report.watchers = JSON.parse(watchers.stdout)
 console.log('bench: chart redraws in Chromium ...')
 report.charts = await benchCharts(root)
 
