@@ -115,7 +115,7 @@ def time_to_first_step() -> dict:
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        pass_fds=(write_fd,),
+        close_fds=False,  # our fds are non-inheritable (PEP 446); only the dup2'd fd 3 passes
         preexec_fn=lambda: os.dup2(write_fd, 3),
         cwd=Path(__file__).resolve().parents[1],
         text=True,
@@ -146,7 +146,12 @@ def time_to_first_step() -> dict:
 
 
 def main() -> None:
+    # Libraries (LyCORIS's logger among them) print to stdout; keep it for the report alone.
+    report_fd = os.dup(1)
+    os.dup2(2, 1)
     report = {"loop_overhead": loop_overhead(), "time_to_first_step": time_to_first_step(), "torch_threads": torch.get_num_threads()}
+    sys.stdout.flush()
+    os.dup2(report_fd, 1)
     print(json.dumps(report, indent=2))
 
 

@@ -217,10 +217,13 @@ def train(
         judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
 
         def observe(step: int) -> None:
+            sample, score = due(step, cfg.sample.every, total), due(step, cfg.eval.every, total)
+            if not (sample or score):
+                return
             with as_saved():
-                if due(step, cfg.sample.every, total):
+                if sample:
                     events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
-                if due(step, cfg.eval.every, total):
+                if score:
                     events.eval(step=step, **judge.score())
 
         events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None)
