@@ -7,7 +7,7 @@ import { python, root, setup } from './setup.mjs'
 
 setup({ client: false })
 const result = spawnSync(python, ['-m', 'trainer', 'train', ...process.argv.slice(2)], {
-  cwd: process.cwd(),
+  cwd: process.env.INIT_CWD ?? process.cwd(), // npm run moves to the project root; paths are the user's
   stdio: 'inherit',
   env: { ...process.env, PYTHONPATH: [root, process.env.PYTHONPATH].filter(Boolean).join(':'), HF_HUB_OFFLINE: '1' },
 })
