@@ -45,9 +45,8 @@ export function parseConfig(yamlText: string): ConfigResult {
   }
   const result = resolveConfig(value)
   for (const issue of result.ok ? result.warnings : result.issues) {
-    const node = issue.path ? doc.getIn(issue.path.split('.'), true) : doc.contents
-    const offset = (node as Node | undefined)?.range?.[0] ?? lastExistingRange(doc.contents, issue.path)
-    if (offset !== undefined) issue.line = lines.linePos(offset).line
+    const line = lineOf(doc.contents, issue.path, lines)
+    if (line !== undefined) issue.line = line
   }
   return result
 }
@@ -108,15 +107,15 @@ function schemaAt(schemaPath: string): any {
   return node
 }
 
-/** For a path that is missing from the YAML, point at the nearest ancestor that exists. */
-function lastExistingRange(contents: unknown, path: string): number | undefined {
-  let node: any = contents
-  let offset: number | undefined = node?.range?.[0]
-  for (const key of path.split('.')) {
+/** The line of a dotted YAML path ("sample.prompts.0.seed"), or of its nearest ancestor that exists. */
+export function lineOf(contents: unknown, path: string, lines: LineCounter): number | undefined {
+  let node = contents as Node | undefined
+  let offset = node?.range?.[0]
+  for (const key of path ? path.split('.') : []) {
     if (!(isMap(node) || isSeq(node))) break
-    node = node.get(key, true)
+    node = node.get(/^\d+$/.test(key) ? Number(key) : key, true) as Node | undefined
     if (!node) break
     offset = node.range?.[0] ?? offset
   }
-  return offset
+  return offset === undefined ? undefined : lines.linePos(offset).line
 }

@@ -4,9 +4,9 @@
 // one or more scheduler sections to overlay. Scheduler and optimizer sections
 // are validated exactly as a train cell's are (resolveConfig), so a preview
 // never accepts what a run would reject.
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
+import { LineCounter, parseDocument } from 'yaml'
 import { OPTIMIZERS } from '../config/schema.ts'
-import { resolveConfig, type ConfigIssue } from '../config/validate.ts'
+import { lineOf, resolveConfig, type ConfigIssue } from '../config/validate.ts'
 import { markers, optimizerSteps, schedule, type Marker, type SchedulePoint } from '../schedules/index.ts'
 
 export interface ScheduleLine {
@@ -146,16 +146,3 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
-
-/** The line of a dotted path in the YAML, or of its nearest ancestor that exists. */
-function lineOf(contents: unknown, path: string, lines: LineCounter): number | undefined {
-  let node = contents as Node | undefined
-  let offset = node?.range?.[0]
-  for (const key of path ? path.split('.') : []) {
-    if (!(isMap(node) || isSeq(node))) break
-    node = node.get(/^\d+$/.test(key) ? Number(key) : key, true) as Node | undefined
-    if (!node) break
-    offset = node.range?.[0] ?? offset
-  }
-  return offset === undefined ? undefined : lines.linePos(offset).line
-}

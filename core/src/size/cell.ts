@@ -1,8 +1,8 @@
 // A size cell's YAML: a method section (validated exactly as a train cell's,
 // through resolveConfig), the architectures to compare and the precision of the
 // saved file, read into sizes computed in the browser on every keystroke.
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml'
-import { resolveConfig, type ConfigIssue } from '../config/validate.ts'
+import { LineCounter, parseDocument } from 'yaml'
+import { lineOf, resolveConfig, type ConfigIssue } from '../config/validate.ts'
 import { adapterSize, ARCHITECTURES, PRECISIONS, type Architecture, type MethodConfig, type Precision, type SizeResult } from './index.ts'
 
 export interface SizePreview {
@@ -50,17 +50,4 @@ export function parseSizeCell(text: string): SizeCellResult {
   const results = [...new Set(architectures as Architecture[])].map((a) => adapterSize(a, method, precision as Precision))
   const refusals = results.flatMap((r) => (r.ok ? [] : [r.issue]))
   return { ok: true, preview: { method, architectures: [...new Set(architectures as Architecture[])], precision: precision as Precision, results }, issues: located(refusals) }
-}
-
-/** The line of a dotted path in the YAML, or of its nearest ancestor that exists. */
-function lineOf(contents: unknown, path: string, lines: LineCounter): number | undefined {
-  let node = contents as Node | undefined
-  let offset = node?.range?.[0]
-  for (const key of path ? path.split('.') : []) {
-    if (!(isMap(node) || isSeq(node))) break
-    node = node.get(/^\d+$/.test(key) ? Number(key) : key, true) as Node | undefined
-    if (!node) break
-    offset = node.range?.[0] ?? offset
-  }
-  return offset === undefined ? undefined : lines.linePos(offset).line
 }
