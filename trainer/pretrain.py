@@ -170,7 +170,7 @@ def autocast(device: torch.device):
 
 
 def build(args) -> StableDiffusionXLPipeline:
-    """The untrained shapes-xl, from the architecture's configs (as init_model writes it)."""
+    """The untrained shapes-xl, from the architecture's configs."""
     torch.manual_seed(args.seed)
     tokenizer = architecture.write_tokenizer(args.out / "tokenizer")
     tokenizer_2 = architecture.write_tokenizer(args.out / "tokenizer_2")

@@ -12,8 +12,7 @@ smaller, so the one training loop serves both:
     77 tokens                                          32 tokens
 
 64x64 images become 16x16x4 latents. The configs here are the architecture;
-`init_model` writes them with random weights, and a later pretraining script
-trains the same configs.
+`python -m trainer.pretrain` builds them with random weights and trains them.
 """
 
 from __future__ import annotations
