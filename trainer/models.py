@@ -93,11 +93,3 @@ def pixels(images: list[Image.Image]) -> torch.Tensor:
     """PIL images -> the VAE's input range."""
     array = np.stack([np.asarray(image.convert("RGB"), dtype=np.float32) for image in images])  # (B, H, W, 3) in [0, 255]
     return torch.from_numpy(array).permute(0, 3, 1, 2) / 127.5 - 1  # (B, 3, H, W) in [-1, 1]
-
-
-@torch.no_grad()
-def encode_images(model: BaseModel, images: list[Image.Image], generator: torch.Generator | None = None) -> torch.Tensor:
-    """Images -> scaled latents, the space the UNet denoises in."""
-    x = pixels(images).to(model.vae.device, model.vae.dtype)  # (B, 3, H, W)
-    latents = model.vae.encode(x).latent_dist.sample(generator)  # (B, 4, H/f, W/f)
-    return latents * model.vae.config.scaling_factor  # unit variance, as the UNet was trained on
