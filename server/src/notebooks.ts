@@ -28,6 +28,15 @@ export class NotebookError extends Error {
   }
 }
 
+/**
+ * Reading order: by the number a file name starts with ("10-lora.md" before
+ * "20-optimizers.md"); a name without one (the welcome lesson) comes first.
+ */
+export function byOrder(a: string, b: string): number {
+  const order = (name: string) => Number(/^(\d+)-/.exec(name)?.[1] ?? 0)
+  return order(a) - order(b) || a.localeCompare(b)
+}
+
 export class Notebooks {
   constructor(readonly root: string) {}
 
@@ -37,7 +46,7 @@ export class Notebooks {
       if (!existsSync(dir)) return []
       return readdirSync(dir)
         .filter((name) => NAME.test(name))
-        .sort()
+        .sort(byOrder)
         .map((name) => {
           const path = `${folder}/${name}`
           return { path, title: notebookTitle(parseNotebook(this.read(path)), name.replace(/\.md$/, '')) }

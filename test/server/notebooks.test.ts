@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parseNotebook } from '../../core/src/index.ts'
+import { byOrder } from '../../server/src/notebooks.ts'
 import { startHarness, TestClient, type Harness } from './harness.ts'
 
 // Tests run as root here, so a read-only folder would not stop a write: a disk
@@ -208,5 +209,17 @@ describe('run.start applies the saved front matter', () => {
     expect(rejected.issues[0]).toMatchObject({ path: 'training.max_steps', source: 'front matter' })
     expect(rejected.issues[0].message).toMatch(/^in the notebook's front matter: training.max_steps/)
     client.close()
+  })
+})
+
+describe('lesson order', () => {
+  it('follows the number a file name starts with, unnumbered first', () => {
+    expect(['30-schedulers.md', '10-lora.md', 'welcome.md', '9-x.md', '100-last.md'].sort(byOrder)).toEqual([
+      'welcome.md',
+      '9-x.md',
+      '10-lora.md',
+      '30-schedulers.md',
+      '100-last.md',
+    ])
   })
 })
