@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mergeDefaults } from '../../core/src/config/defaults.ts'
 import { isTerminal, parseNotebook, type CodeCell, type RunEvent, type ServerMessage } from '../../core/src/index.ts'
 import { parseScheduleCell } from '../../core/src/series/index.ts'
 import { parseSizeCell } from '../../core/src/size/cell.ts'
@@ -28,13 +29,18 @@ afterAll(async () => {
   rmSync(runsDir, { recursive: true, force: true })
 })
 
-/** The cell's YAML with the run cut short: two steps; samples and scores still drawn, each with two denoising steps. */
-function fast(source: string): string {
-  const config = parse(source) ?? {}
+/**
+ * The cell's config, with the notebook's defaults merged in, cut short: two
+ * steps; samples and scores still drawn before and after, for one prompt
+ * each, with two denoising steps.
+ */
+function fast(frontMatter: string, source: string): string {
+  const merged = mergeDefaults(frontMatter, source)
+  if (!merged.ok) throw new Error(JSON.stringify(merged.issues))
+  const config = parse(merged.text) ?? {}
   config.training = { ...config.training, max_steps: 2, epochs: null }
-  for (const section of ['sample', 'eval'] as const) {
-    if (config[section]?.every) config[section] = { ...config[section], every: 2, steps: 2 }
-  }
+  if (config.sample?.every) config.sample = { ...config.sample, every: 2, steps: 2, prompts: config.sample.prompts?.slice(0, 1) }
+  if (config.eval?.every) config.eval = { ...config.eval, every: 2, steps: 2, prompts: 1 }
   return stringify(config)
 }
 
@@ -52,7 +58,7 @@ describe.each(lessons)('lessons/%s', (file) => {
       case 'train':
         it(`train cell ${cell.id} runs to the end`, async () => {
           const client = await TestClient.connect(server.url)
-          client.send({ type: 'run.start', notebook: `lessons/${file}`, cell: cell.id, config: fast(cell.source) })
+          client.send({ type: 'run.start', notebook: `lessons/${file}`, cell: cell.id, config: fast(notebook.frontMatter, cell.source) })
           const answer = await client.waitFor((m) => m.type === 'run.accepted' || m.type === 'run.rejected', 30_000)
           expect(answer.type === 'run.rejected' ? answer.issues : []).toEqual([])
           const runId = (answer as Extract<ServerMessage, { type: 'run.accepted' }>).run.id
