@@ -3,20 +3,21 @@
 import { Marked } from 'marked'
 import type { ProseCell } from '../../../../core/src/notebook.ts'
 import type { CellContext, CellState } from '../kind.ts'
+import { notebookLinks } from './links.ts'
 import { math } from './math.ts'
-
-const markdown = new Marked(math)
 
 export class ProseState implements CellState {
   source = $state('')
   editing = $state(false)
   readonly editable: boolean
   // Lessons ship with the app and notebooks are the user's own files, so the HTML is trusted.
-  html = $derived(markdown.parse(this.source, { async: false }))
+  readonly #markdown: Marked
+  html = $derived.by(() => this.#markdown.parse(this.source, { async: false }))
 
   constructor(cell: ProseCell, context: CellContext) {
     this.source = cell.source
     this.editable = !context.readonly
+    this.#markdown = new Marked(math, notebookLinks(context.notebook))
   }
 
   edit() {
