@@ -53,7 +53,8 @@ def adafactor_step_size(optimizer: torch.optim.Optimizer) -> list[float] | None:
     if not optimizer.param_groups[0]["relative_step"]:
         return None
     return [
-        optimizer._get_lr(group, optimizer.state[group["params"][0]]) if optimizer.state[group["params"][0]] else math.nan
+        # float(): with scale_parameter, _get_lr returns a tensor, which no event can carry.
+        float(optimizer._get_lr(group, optimizer.state[group["params"][0]])) if optimizer.state[group["params"][0]] else math.nan
         for group in optimizer.param_groups
     ]
 

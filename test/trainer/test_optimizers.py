@@ -165,3 +165,17 @@ def test_schedulefree_switches_between_training_and_averaged_weights():
     assert not torch.equal(weight, training)  # eval holds the averaged iterate, the one to sample and save
     kind.train_mode(optimizer)
     torch.testing.assert_close(weight.detach(), training)
+
+
+def test_adafactor_at_its_defaults_reports_a_serialisable_step_size(base, tmp_path):
+    """Its step size came back as a tensor, which the worker could not send (found by the optimizers lesson)."""
+    import json
+
+    from trainer.events import EventRecords
+    from trainer.train import train
+
+    events = []
+    config = {"data": {"images": 4}, "optimizer": {"name": "adafactor", "relative_step": True, "scale_parameter": True}, "training": {"max_steps": 2, "batch_size": 2}}
+    train(config, tmp_path, EventRecords(lambda e: events.append(json.loads(json.dumps(e)))), load_model=lambda name, device: base)
+    assert events[-1]["type"] == "finished", events[-1]
+    assert all(e["effective_lrs"][0] > 0 for e in events if e["type"] == "step")
