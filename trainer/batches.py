@@ -52,5 +52,12 @@ class Pixels(Dataset):
 
 def pixel_batches(images: list[Image.Image], batch_size: int, seed: int, start: int, workers: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(indices (B,), pixels (B, 3, H, W)) of each batch from `start`, prepared by `workers` processes (0: this one)."""
-    loader = DataLoader(Pixels(images), batch_sampler=BatchOrder(len(images), batch_size, seed, start), num_workers=workers)
+    # Spawned, not forked: the trainer worker has threads of its own (its command reader, torch's
+    # pool), and a forked child can inherit a lock one of them held and wait on it for ever.
+    loader = DataLoader(
+        Pixels(images),
+        batch_sampler=BatchOrder(len(images), batch_size, seed, start),
+        num_workers=workers,
+        multiprocessing_context="spawn" if workers else None,
+    )
     return iter(loader)
