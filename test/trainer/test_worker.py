@@ -101,6 +101,14 @@ def test_cancel_while_training(worker, tmp_path):
     assert (tmp_path / "state" / "state.pt").is_file()  # resumable from where it stopped
 
 
+def test_dataloader_workers_inside_the_worker(worker, tmp_path):
+    """Forked loader processes hung after one batch in here (the worker has threads of its own); spawned ones finish."""
+    training = {**SMALL["training"], "max_steps": 3, "cache_latents": "off", "dataloader_workers": 2}
+    worker.send({"type": "run", "run_id": "run-loaders", "run_dir": str(tmp_path), "config": {**SMALL, "training": training}})
+    events = [m["event"] for m in worker.until_idle()]
+    assert events[-1]["type"] == "finished", events[-1]
+
+
 def test_bad_input_never_kills_the_worker(worker, tmp_path):
     worker.proc.stdin.write("this is not json\n{\"no\": \"type\"}\n")
     worker.send({"type": "dance"})
