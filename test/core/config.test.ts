@@ -114,3 +114,14 @@ describe('YAML that parses but cannot be built (found by the fuzzer)', () => {
     expect(issuesOf(bomb.join('\n'))[0].message).toMatch(/^YAML/)
   })
 })
+
+describe('every cell reads YAML the same way', () => {
+  it('schedule and size cells report an unresolved alias instead of throwing', async () => {
+    const { parseScheduleCell } = await import('../../core/src/series/index.ts')
+    const { parseSizeCell } = await import('../../core/src/size/cell.ts')
+    for (const result of [parseScheduleCell('scheduler: *nowhere\n'), parseSizeCell('method: *nowhere\n')]) {
+      expect(result.ok).toBe(false)
+      expect(result.issues[0].message).toMatch(/^YAML/)
+    }
+  })
+})

@@ -24,8 +24,21 @@ export function parseConfig(yamlText: string): ConfigResult {
   if (yamlText.length > MAX_CONFIG_CHARS) {
     return { ok: false, issues: [{ path: '', message: `config is ${yamlText.length} characters; the limit is ${MAX_CONFIG_CHARS}` }] }
   }
+  const read = readYaml(yamlText)
+  if (!read.ok) return read
+  const result = resolveConfig(read.value)
+  read.locate(result.ok ? result.warnings : result.issues)
+  return result
+}
+
+export type YamlRead =
+  | { ok: true; value: unknown; /** Fill in each issue's line from its path, in place; returns them. */ locate(issues: ConfigIssue[]): ConfigIssue[] }
+  | { ok: false; issues: ConfigIssue[] }
+
+/** Parse a cell's YAML into a plain value, or into issues with their lines: the first step of every cell that has a YAML body. */
+export function readYaml(text: string): YamlRead {
   const lines = new LineCounter()
-  const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false })
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -43,12 +56,14 @@ export function parseConfig(yamlText: string): ConfigResult {
     // A document can parse yet fail to build: an alias to an undefined anchor, or an alias bomb.
     return { ok: false, issues: [{ path: '', message: `YAML: ${(e as Error).message}` }] }
   }
-  const result = resolveConfig(value)
-  for (const issue of result.ok ? result.warnings : result.issues) {
-    const line = lineOf(doc.contents, issue.path, lines)
-    if (line !== undefined) issue.line = line
+  const locate = (issues: ConfigIssue[]) => {
+    for (const issue of issues) {
+      const line = lineOf(doc.contents, issue.path, lines)
+      if (line !== undefined) issue.line = line
+    }
+    return issues
   }
-  return result
+  return { ok: true, value, locate }
 }
 
 /** Validate a parsed config object, fill in defaults, and return it resolved. */

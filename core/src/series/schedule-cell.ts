@@ -4,9 +4,8 @@
 // one or more scheduler sections to overlay. Scheduler and optimizer sections
 // are validated exactly as a train cell's are (resolveConfig), so a preview
 // never accepts what a run would reject.
-import { LineCounter, parseDocument } from 'yaml'
 import { OPTIMIZERS } from '../config/schema.ts'
-import { lineOf, resolveConfig, type ConfigIssue } from '../config/validate.ts'
+import { readYaml, resolveConfig, type ConfigIssue } from '../config/validate.ts'
 import { markers, optimizerSteps, schedule, type Marker, type SchedulePoint } from '../schedules/index.ts'
 
 export interface ScheduleLine {
@@ -37,13 +36,10 @@ const DEFAULT_STEPS = 40
 const MAX_STEPS = 1_000_000
 
 export function parseScheduleCell(text: string): ScheduleCellResult {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
-  if (doc.errors.length) {
-    return { ok: false, issues: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })) }
-  }
-  const located = (issues: ConfigIssue[]) => issues.map((issue) => ({ ...issue, line: lineOf(doc.contents, issue.path, lines) }))
-  const value = doc.toJS() ?? {}
+  const read = readYaml(text)
+  if (!read.ok) return read
+  const located = read.locate
+  const value = read.value
   if (!isRecord(value)) return { ok: false, issues: located([{ path: '', message: `a schedule cell is a mapping with ${TOP_LEVEL.join(', ')}` }]) }
 
   const issues: ConfigIssue[] = Object.keys(value)

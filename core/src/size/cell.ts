@@ -1,8 +1,7 @@
 // A size cell's YAML: a method section (validated exactly as a train cell's,
 // through resolveConfig), the architectures to compare and the precision of the
 // saved file, read into sizes computed in the browser on every keystroke.
-import { LineCounter, parseDocument } from 'yaml'
-import { lineOf, resolveConfig, type ConfigIssue } from '../config/validate.ts'
+import { readYaml, resolveConfig, type ConfigIssue } from '../config/validate.ts'
 import { adapterSize, ARCHITECTURES, PRECISIONS, type Architecture, type MethodConfig, type Precision, type SizeResult } from './index.ts'
 
 export interface SizePreview {
@@ -18,13 +17,10 @@ export type SizeCellResult = { ok: true; preview: SizePreview; issues: ConfigIss
 const TOP_LEVEL = ['method', 'architecture', 'precision']
 
 export function parseSizeCell(text: string): SizeCellResult {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
-  if (doc.errors.length) {
-    return { ok: false, issues: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })) }
-  }
-  const located = (issues: ConfigIssue[]) => issues.map((issue) => ({ ...issue, line: lineOf(doc.contents, issue.path, lines) }))
-  const value = doc.toJS() ?? {}
+  const read = readYaml(text)
+  if (!read.ok) return read
+  const located = read.locate
+  const value: any = read.value // checked below, field by field
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, issues: located([{ path: '', message: `a size cell is a mapping with ${TOP_LEVEL.join(', ')}` }]) }
   }
