@@ -1,6 +1,7 @@
 """Pretrain shapes-xl from scratch on the shapes world's base concepts.
 
     python -m trainer.pretrain --out models/shapes-xl --seed 0 [--device cuda] [--vae-steps N] [--unet-steps N] ...
+    python -m trainer.pretrain --init models/shapes-xl --out DIR --unet-steps N --unet-lr 3e-4 ...   # train on
 
 Two phases, as Stable Diffusion was built:
 1. the VAE learns to compress 64x64 images into 16x16x4 latents (reconstruction
@@ -9,6 +10,9 @@ Two phases, as Stable Diffusion was built:
    prediction, min-SNR weighting), conditioned on the captions and SDXL's size/crop
    ids; 10% of captions are dropped (zero embeddings, as StableDiffusionXLPipeline
    uses for an empty negative prompt) so classifier-free guidance works.
+
+With --init, an already pretrained shapes-xl is loaded instead of built and only
+phase 2 runs: its VAE and scaling factor are kept, so the latents keep their meaning.
 
 Held-out concepts (star, striped) never appear. Everything is drawn from --seed.
 Curves go to <out>/pretrain/curves.jsonl (one JSON line per logged step) and
@@ -193,8 +197,9 @@ def plot_curves(curves: Path, png: Path) -> None:
     import matplotlib.pyplot as plt
 
     records = [json.loads(line) for line in curves.read_text().splitlines()]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, phase, key in ((axes[0], "vae", "mse"), (axes[1], "unet", "loss")):
+    panels = [(phase, key) for phase, key in (("vae", "mse"), ("unet", "loss")) if any(r["phase"] == phase for r in records)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for ax, (phase, key) in zip(axes[0], panels):
         rows = [r for r in records if r["phase"] == phase]
         steps, values = np.array([r["step"] for r in rows]), np.array([r[key] for r in rows])
         window = max(1, len(values) // 100)
@@ -209,6 +214,7 @@ def plot_curves(curves: Path, png: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "models" / "shapes-xl")
+    parser.add_argument("--init", type=Path, help="train on from this pretrained shapes-xl folder (UNet phase only)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--images", type=int, default=20000, help="base-concept images drawn once (there are 3240 distinct scenes)")
@@ -227,19 +233,22 @@ def main(argv: list[str] | None = None) -> None:
     torch.backends.cudnn.allow_tf32 = True
 
     start = time.perf_counter()
-    pipe = build(args)
+    pipe = StableDiffusionXLPipeline.from_pretrained(args.init) if args.init else build(args)
     pipe.to(device)
     generator = torch.Generator().manual_seed(args.seed)
     images, captions = dataset(args.images, args.seed, args.resolution, args.workers)
     print(f"{len(images)} images drawn in {time.perf_counter() - start:.1f}s", flush=True)
-    log = Log(args.out / "pretrain" / "curves.jsonl", args.echo)
+    curves = args.out / "pretrain" / ("curves-continued.jsonl" if args.init else "curves.jsonl")
+    log = Log(curves, args.echo)
 
     # 1. VAE: reconstruction, then the scaling factor that gives its latents unit variance
-    train_vae(pipe.vae, images, args, device, generator, log)
+    if not args.init:
+        train_vae(pipe.vae, images, args, device, generator, log)
     moments = latent_moments(pipe.vae, images, device)  # (N, 8, h, w)
-    std = sample_latents(moments[:4096]).std().item()
-    pipe.vae.register_to_config(scaling_factor=1 / std)
-    print(f"vae done at {time.perf_counter() - start:.0f}s; latent std {std:.3f}", flush=True)
+    if not args.init:
+        std = sample_latents(moments[:4096]).std().item()
+        pipe.vae.register_to_config(scaling_factor=1 / std)
+        print(f"vae done at {time.perf_counter() - start:.0f}s; latent std {std:.3f}", flush=True)
 
     # 2. UNet + text encoders: text-conditioned denoising
     ids = pipe.tokenizer(captions, padding="max_length", max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids.to(device)
@@ -247,10 +256,10 @@ def main(argv: list[str] | None = None) -> None:
 
     pipe.to("cpu")
     pipe.save_pretrained(args.out, safe_serialization=True)
-    (args.out / "pretrain" / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1) + "\n")
+    (args.out / "pretrain" / ("args-continued.json" if args.init else "args.json")).write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1) + "\n")
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f}s", flush=True)
     try:
-        plot_curves(args.out / "pretrain" / "curves.jsonl", args.out / "pretrain" / "curves.png")
+        plot_curves(curves, curves.with_suffix(".png"))
     except ImportError:
         print("matplotlib missing: no curves.png (plot later with trainer.pretrain.plot_curves)", flush=True)
 
