@@ -71,7 +71,67 @@ export const DataSection = section('Where the training images and captions come 
       multipleOf: 8,
       default: 64,
       description:
-        'Side of the square training images in pixels (folder images are centre-cropped and resized to it). SDXL trains at 1024, SD1.5 at 512; the shapes world at 64.',
+        'Side of the square training images in pixels; with buckets, the side of the square whose area every bucket keeps. Folder images are resized to cover their bucket (or this square) and centre-cropped. SDXL trains at 1024, SD1.5 at 512; the shapes world at 64.',
+    }),
+  ),
+  shuffle_caption: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Shuffle the comma-separated tags of each caption every time it is seen (shuffle_caption in sd-scripts), so the model does not learn that the first tag matters most. Reproducible: the order depends only on training.seed and the batch number. A shuffled caption is new each step, so training.cache_text_encoder_outputs must be off.',
+    }),
+  ),
+  keep_tokens: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 255,
+      default: 0,
+      description:
+        'With shuffle_caption: how many leading tags stay in front, unshuffled (keep_tokens in sd-scripts). Put the trigger word first and keep it: 1 is typical.',
+    }),
+  ),
+  caption_dropout: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0,
+      description:
+        'Probability that an image is trained with an empty caption at a step (caption_dropout_rate in sd-scripts): the model also learns the image unconditionally, which helps classifier-free guidance and keeps the concept from hiding in the words. 0.05 to 0.1 is typical; 0 turns it off.',
+    }),
+  ),
+  buckets: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Aspect-ratio bucketing (enable_bucket in sd-scripts): instead of cropping every image to a square, each goes to the bucket (a width x height of about resolution\u00b2 pixels) nearest its aspect ratio, so wide and tall images keep their composition. Every batch holds one bucket. For 1024 these are SDXL\u2019s own training sizes: 1024x1024, 1152x896, 896x1152, 1216x832, ...',
+    }),
+  ),
+  bucket_min_side: Type.Optional(
+    Type.Integer({
+      minimum: 8,
+      maximum: 8192,
+      multipleOf: 8,
+      default: 256,
+      description: 'With buckets: the shortest side a bucket may have, in pixels (min_bucket_reso in sd-scripts). At most resolution.',
+    }),
+  ),
+  bucket_max_side: Type.Optional(
+    Type.Integer({
+      minimum: 8,
+      maximum: 8192,
+      multipleOf: 8,
+      default: 2048,
+      description: 'With buckets: the longest side a bucket may have, in pixels (max_bucket_reso in sd-scripts). At least resolution.',
+    }),
+  ),
+  bucket_step: Type.Optional(
+    Type.Integer({
+      minimum: 8,
+      maximum: 1024,
+      multipleOf: 8,
+      default: 64,
+      description:
+        'With buckets: bucket sides are multiples of this many pixels (bucket_reso_steps in sd-scripts). 64 gives SDXL\u2019s bucket set; smaller steps give more buckets that fit aspect ratios more closely, with fewer images each.',
     }),
   ),
 })

@@ -83,6 +83,13 @@ export const TrainingSection = section('How long, in what chunks and how precise
         'Encode every image with the VAE once instead of every step: memory keeps the latents in RAM for this run; disk also writes them to a cache keyed by the image content, the VAE and the resolution, so a changed image or VAE is recomputed, never served stale; off encodes each batch as it comes (needed for random augmentation).',
     }),
   ),
+  cache_text_encoder_outputs: Type.Optional(
+    Type.Enum(['off', 'memory', 'disk'], {
+      default: 'off',
+      description:
+        'Encode every caption with the frozen text encoders once, before training, instead of every batch (cache_text_encoder_outputs in sd-scripts; disk is cache_text_encoder_outputs_to_disk): memory keeps the outputs for this run; disk also writes them to a cache keyed by the caption text and the encoders\u2019 weights. Once cached, the text encoders wait in CPU memory until sampling, which frees about 1.6 GB of GPU memory for SDXL. Needs frozen text encoders (method.train_text_encoder false) and data.shuffle_caption off; caption_dropout works, its empty caption is cached too.',
+    }),
+  ),
   dataloader_workers: Type.Optional(
     Type.Integer({
       minimum: 0,
