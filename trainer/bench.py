@@ -34,7 +34,8 @@ from trainer.batches import batch_indices
 from trainer.latent_cache import LatentCache
 from trainer.train import prepare_data, train
 
-CONFIG = {"data": {"images": 16}, "training": {"max_steps": 60, "batch_size": 4, "seed": 0}}
+# Captions encoded once, as the bare loop does (the text-encoder cache; off, train() encodes every batch).
+CONFIG = {"data": {"images": 16}, "training": {"max_steps": 60, "batch_size": 4, "seed": 0, "cache_text_encoder_outputs": "memory"}}
 SKIP = 10  # warm-up steps left out of every timing
 
 
@@ -56,15 +57,15 @@ def bare(base: models.BaseModel) -> float:
     try:
         optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
         scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, cfg.training.max_steps)
-        data = prepare_data(base, cfg.data)
-        latents_all = LatentCache(base, "memory", cfg.data.resolution).latents(data.images, generator)
+        data = prepare_data(cfg.data)
+        latents_all = torch.stack(LatentCache(base, "memory").latents(data.examples, data.placements, generator))  # one bucket
         with torch.no_grad():
             prompt_embeds, pooled_embeds = models.encode_prompts(base, data.captions)
         steps = cfg.training.max_steps
         for step in range(steps):
             if step == SKIP:
                 start = time.perf_counter()
-            idx = batch_indices(step, len(data), cfg.training.batch_size, cfg.training.seed)
+            idx = batch_indices(step, data.by_bucket, cfg.training.batch_size, cfg.training.seed)
             latents = latents_all[idx]
             noise = torch.randn(latents.shape, generator=generator)
             timesteps = torch.randint(0, 1000, (len(idx),), generator=generator)

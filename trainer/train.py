@@ -21,17 +21,18 @@ import psutil
 import torch
 import torch.nn.functional as F
 from diffusers.training_utils import compute_snr
-from PIL import Image
-
-from trainer import checkpoint, evaluation, sampling
+from trainer import buckets, captions, checkpoint, evaluation, sampling, text_cache
 from trainer import config as configs
 from trainer import models
 from trainer.batches import batch_indices, pixel_batches
+from trainer.buckets import Placement
 from trainer.datasets import DATASETS
 from trainer.events import Events
+from trainer.example import Example
 from trainer.latent_cache import LatentCache
 from trainer.methods import METHODS
 from trainer.methods.metadata import run_metadata
+from trainer.offload import Offload, cached_encoders
 from trainer.optimizers import OPTIMIZERS
 from trainer.precision import Precision
 from trainer.schedulers import SCHEDULERS
@@ -41,14 +42,22 @@ ADAPTER_FILE = "adapter.safetensors"
 
 @dataclass
 class TrainingData:
-    """The dataset: images, their captions and SDXL size ids; latent_encoder and prompt_encoder turn them into model inputs."""
+    """The dataset, checked: each image's source and caption, its bucket placement, SDXL size ids, and which images share a bucket.
 
-    images: list[Image.Image]
-    captions: list[str]  # (N,)
+    latent_encoder and prompt_encoder turn them into model inputs; pixels are read only when those need them.
+    """
+
+    examples: list[Example]  # (N,)
+    placements: list[Placement]  # (N,)
     time_ids: torch.Tensor  # (N, 6)
+    by_bucket: list[torch.Tensor]  # the dataset indices of each bucket's images: every batch draws from one
+
+    @property
+    def captions(self) -> list[str]:
+        return [example.caption for example in self.examples]
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.examples)
 
 
 def pick_device() -> torch.device:
@@ -61,20 +70,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def prepare_data(base: models.BaseModel, data: configs.Frozen) -> TrainingData:
-    pairs = DATASETS[data.source].load(data)
-    images, captions = [image for image, _ in pairs], [caption for _, caption in pairs]
-    size = (data.resolution, data.resolution)
+def prepare_data(data: configs.Frozen) -> TrainingData:
+    """Every image read and checked once (all problems reported before training), then placed in its bucket."""
+    examples = DATASETS[data.source].load(data)
+    sides = buckets.of_config(data)
+    placements = [buckets.place(example.size, sides) for example in examples]
     return TrainingData(
-        images=images,
-        captions=captions,
-        # Generated images are never cropped or resized: original = target size, crop (0, 0).
-        time_ids=models.time_ids(size, (0, 0), size, len(images)).to(base.unet.device),
+        examples=examples,
+        placements=placements,
+        # SDXL's size ids from the real image: original (h, w), where the crop starts in the resized image, the bucket (h, w).
+        # A drawn shapes-world image is already its bucket: (res, res), (0, 0), (res, res).
+        time_ids=torch.cat([models.time_ids(e.size[::-1], p.crop_top_left, p.bucket[::-1], 1) for e, p in zip(examples, placements)]),
+        by_bucket=[torch.tensor([i for i, p in enumerate(placements) if p.bucket == side]) for side in sorted({p.bucket for p in placements})],
     )
 
 
-def latent_encoder(base: models.BaseModel, data: TrainingData, training: configs.Frozen, resolution: int, first_batch: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Batch indices -> that batch's latents (B, 4, H/f, W/f), sampled from the VAE's distribution.
+def latent_encoder(base: models.BaseModel, data: TrainingData, training: configs.Frozen, first_batch: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Batch indices (one bucket) -> that batch's latents (B, 4, H/f, W/f), sampled from the VAE's distribution.
 
     Cached (memory or disk), every image goes through the VAE once, before
     training. Off, each batch is encoded as it comes, its pixels prepared
@@ -82,9 +94,9 @@ def latent_encoder(base: models.BaseModel, data: TrainingData, training: configs
     The samples are seeded from the run's seed (and the batch), not drawn from
     the noise generator, so a resumed run gets the same latents.
     """
-    cache = LatentCache(base, training.cache_latents, resolution)
+    cache = LatentCache(base, training.cache_latents)
     if training.cache_latents == "off":
-        batches = pixel_batches(data.images, training.batch_size, training.seed, first_batch, training.dataloader_workers)
+        batches = pixel_batches(data.examples, data.placements, data.by_bucket, training.batch_size, training.seed, first_batch, training.dataloader_workers)
         batch = itertools.count(first_batch)
 
         def encode(idx: torch.Tensor) -> torch.Tensor:
@@ -93,22 +105,38 @@ def latent_encoder(base: models.BaseModel, data: TrainingData, training: configs
             return cache.latents_of_pixels(pixels, torch.Generator().manual_seed(training.seed * 1_000_003 + next(batch)))
 
         return encode
-    latents = cache.latents(data.images, torch.Generator().manual_seed(training.seed))  # (N, 4, H/f, W/f)
-    return lambda idx: latents[idx]
+    latents = cache.latents(data.examples, data.placements, torch.Generator().manual_seed(training.seed))  # N x (4, H/f, W/f), by bucket
+    return lambda idx: torch.stack([latents[i] for i in idx])
 
 
-def prompt_encoder(base: models.BaseModel, captions: list[str], trained: bool) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """Batch indices -> SDXL's text conditioning of those captions: (prompt_embeds (B, T, D), pooled (B, P)).
+def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Frozen, first_batch: int) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]:
+    """Batch indices -> the text conditioning of that batch's captions: (prompt_embeds (B, T, D), SDXL's pooled (B, P) or None).
 
-    Frozen text encoders give the same output every step, so every caption is
-    encoded once and looked up; trained ones (method.train_text_encoder) change
-    every step, so each batch is encoded afresh, with gradients.
+    Each call is the next batch from first_batch, as the loop makes them: its
+    captions are drawn from (seed, batch, image) with data.shuffle_caption
+    and data.caption_dropout. Cached (training.cache_text_encoder_outputs),
+    every caption the run can draw is encoded before training and looked up;
+    off, each batch is encoded as it comes, with gradients when the text
+    encoders train (method.train_text_encoder).
     """
-    if trained:
-        return lambda idx: models.encode_prompts(base, [captions[i] for i in idx])
-    with torch.no_grad():
-        prompt_embeds, pooled_embeds = models.encode_prompts(base, captions)  # (N, T, D), (N, P)
-    return lambda idx: (prompt_embeds[idx], pooled_embeds[idx])
+    text_cache.check(cfg)
+    options, seed, batches = captions.CaptionOptions.of_config(cfg.data), cfg.training.seed, itertools.count(first_batch)
+
+    def captions_of(idx: torch.Tensor) -> list[str]:
+        batch = next(batches)
+        return [captions.at_step(data.examples[i].caption, options, seed, batch, i) for i in idx.tolist()]
+
+    mode = cfg.training.cache_text_encoder_outputs
+    if mode == "off":
+
+        def encode(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            with torch.set_grad_enabled(cfg.method.train_text_encoder):
+                return models.encode_prompts(base, captions_of(idx))
+
+        return encode
+    cache = text_cache.TextCache(base, mode)
+    cache.fill(sorted(set(data.captions)) + ([""] if options.dropout else []))  # a dropped caption is the empty one
+    return lambda idx: cache(captions_of(idx))
 
 
 def due(step: int, every: int, total: int) -> bool:
@@ -153,7 +181,7 @@ def train(
     long-lived caller hand in base models it keeps loaded between runs.
     """
     completed = 0  # optimizer steps done
-    adapter = None
+    adapter = offload = None
     try:
         cfg = configs.load(config)
         training = cfg.training
@@ -179,7 +207,7 @@ def train(
         optimizer_kind.check_schedule(cfg.optimizer, cfg.scheduler)
         optimizer = optimizer_kind.create(param_groups, cfg.optimizer)
         # 4. data
-        data = prepare_data(base, cfg.data)
+        data = prepare_data(cfg.data)
         # 5. schedule: the LR multiplier per optimizer step, over a run whose length may depend on the data
         total = total_steps(training, len(data))
         lr_scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, total)
@@ -189,8 +217,10 @@ def train(
             completed = checkpoint.load(checkpoint.locate(training.resume, run_dir.parent), config=cfg.to_dict(), modules=resumable, generator=generator)
 
         # 6. model inputs: latents and text conditioning, cached where the encoders are frozen
-        encode_latents = latent_encoder(base, data, training, cfg.data.resolution, first_batch=completed * training.gradient_accumulation)
-        encode_prompts = prompt_encoder(base, data.captions, trained=cfg.method.train_text_encoder)
+        encode_latents = latent_encoder(base, data, training, first_batch=completed * training.gradient_accumulation)
+        encode_prompts = prompt_encoder(base, data, cfg, first_batch=completed * training.gradient_accumulation)
+        offload = Offload(cached_encoders(base, training), device)  # what the caches made idle waits on the CPU until sampling
+        offload.park()
 
         @contextmanager
         def as_saved():
@@ -220,7 +250,7 @@ def train(
             sample, score = due(step, cfg.sample.every, total), due(step, cfg.eval.every, total)
             if not (sample or score):
                 return
-            with as_saved():
+            with offload.restored(), as_saved():
                 if sample:
                     events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
                 if score:
@@ -238,7 +268,7 @@ def train(
             step_start = time.perf_counter()
             step_loss = 0.0
             for micro in range(training.gradient_accumulation):  # batches summed into one optimizer step
-                idx = batch_indices(completed * training.gradient_accumulation + micro, len(data), training.batch_size, training.seed)  # (B,)
+                idx = batch_indices(completed * training.gradient_accumulation + micro, data.by_bucket, training.batch_size, training.seed)  # (B,)
                 # latents: VAE encodings of this batch's images
                 latents = encode_latents(idx).to(device)  # (B, 4, h, w)
                 # noise: what the UNet learns to predict; the offset shifts whole channels, so brightness can be learned
@@ -302,3 +332,5 @@ def train(
     finally:
         if adapter is not None:
             adapter.remove()
+        if offload is not None:
+            offload.restore()  # the worker keeps the base model for the next run, which may cache nothing

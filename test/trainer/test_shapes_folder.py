@@ -18,11 +18,11 @@ def test_held_out_concepts_never_in_the_base_concept():
 def test_concept_set_round_trips_through_the_folder_loader(tmp_path):
     folder = write_concept_set(tmp_path, "star", count=12, seed=3, resolution=32, repeats=2)
     assert folder.name == "2_star" and len(list(folder.glob("*.png"))) == 12 and len(list(folder.glob("*.txt"))) == 12
-    pairs = image_folder.read(tmp_path, 32)
-    assert len(pairs) == 24  # 12 images x 2 repeats
-    assert all(image.size == (32, 32) and " star " in caption for image, caption in pairs)
+    examples = image_folder.scan(tmp_path)
+    assert len(examples) == 24  # 12 images x 2 repeats
+    assert all(e.size == (32, 32) and e.image().size == (32, 32) and " star " in e.caption for e in examples)
     written = [c for _, c in CONCEPTS["star"].generate(12, 3, 32)]
-    assert [c for _, c in pairs[:12]] == written
+    assert [e.caption for e in examples[:12]] == written
 
 
 def test_folder_source_through_the_config(tmp_path):
@@ -31,13 +31,13 @@ def test_folder_source_through_the_config(tmp_path):
     assert len(DATASETS["folder"].load(data)) == 10
 
 
-def test_caption_extension_and_crop(tmp_path):
+def test_caption_extension_and_real_size(tmp_path):
     folder = tmp_path / "3_mine"
     folder.mkdir()
     Image.new("RGB", (80, 40), (255, 0, 0)).save(folder / "a.jpg")
     (folder / "a.caption").write_text("a red thing\n")
-    pairs = image_folder.read(tmp_path, 16)
-    assert len(pairs) == 3 and pairs[0][1] == "a red thing" and pairs[0][0].size == (16, 16)
+    examples = image_folder.scan(tmp_path)
+    assert len(examples) == 3 and examples[0].caption == "a red thing" and examples[0].size == (80, 40)
 
 
 @pytest.mark.parametrize(
@@ -53,9 +53,9 @@ def test_caption_extension_and_crop(tmp_path):
 def test_bad_folders_name_the_bad_file(tmp_path, make, message):
     make(tmp_path)
     with pytest.raises(image_folder.DatasetError, match=message):
-        image_folder.read(tmp_path, 16)
+        image_folder.scan(tmp_path)
 
 
 def test_missing_path_names_the_field():
     with pytest.raises(image_folder.DatasetError, match=r"data.path: '.*' is not a folder"):
-        image_folder.read("/no/such/folder", 16)
+        image_folder.scan("/no/such/folder")

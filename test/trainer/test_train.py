@@ -37,12 +37,12 @@ def probe_inputs(unet):
 def fixed_batch_loss(base):
     """The denoising loss on the training images with fixed noise and timesteps: the step-to-step noise taken out."""
     cfg = configs.load(CONFIG)
-    data = prepare_data(base, cfg.data)
-    latents = LatentCache(base, "memory", cfg.data.resolution).latents(data.images, torch.Generator().manual_seed(0))
+    data = prepare_data(cfg.data)
+    latents = torch.stack(LatentCache(base, "memory").latents(data.examples, data.placements, torch.Generator().manual_seed(0)))
     g = torch.Generator().manual_seed(123)
     noise = torch.randn(latents.shape, generator=g)
     timesteps = torch.randint(0, 1000, (len(latents),), generator=g)
-    prompt_embeds, pooled = prompt_encoder(base, data.captions, trained=False)(torch.arange(len(latents)))
+    prompt_embeds, pooled = prompt_encoder(base, data, cfg, first_batch=0)(torch.arange(len(latents)))
     pred = base.unet(
         base.noise_scheduler.add_noise(latents, noise, timesteps),
         timesteps,

@@ -1,0 +1,77 @@
+"""Text-encoder outputs of the captions, encoded once by the frozen text encoders instead of every batch.
+
+`memory` keeps them for one run; `disk` also stores them under .cache/text/,
+keyed by a hash of the caption text and every text encoder's weights (what
+sd-scripts' cache_text_encoder_outputs_to_disk keeps beside the images).
+Every caption a run can use is encoded before training, so the text encoders
+can wait on the CPU until sampling. Caption dropout still works (the empty
+caption is one more entry); shuffled captions, new every step, cannot be cached.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from trainer import models, tensor_store
+from trainer.config import ConfigError
+from trainer.tensor_store import TensorStore
+
+DEFAULT_ROOT = tensor_store.CACHE_ROOT / "text"
+ENCODE_BATCH = 64  # captions through the text encoders at once while filling the cache
+
+
+def check(cfg) -> None:
+    """Refuse what cannot be cached, naming both fields (sd-scripts refuses the same pairs)."""
+    mode = cfg.training.cache_text_encoder_outputs
+    if mode == "off":
+        return
+    if cfg.data.shuffle_caption:
+        raise ConfigError(
+            f"training.cache_text_encoder_outputs: '{mode}' with data.shuffle_caption: a shuffled caption is new every step, "
+            "so its text-encoder output cannot be cached; set cache_text_encoder_outputs to off"
+        )
+    if cfg.method.train_text_encoder:
+        raise ConfigError(
+            f"training.cache_text_encoder_outputs: '{mode}' with method.train_text_encoder: trained text encoders change "
+            "every step, so their outputs cannot be cached; set cache_text_encoder_outputs to off"
+        )
+
+
+def encoders(base: models.BaseModel) -> list[torch.nn.Module]:
+    return [encoder for _, encoder in base.text_encoders]
+
+
+class TextCache:
+    def __init__(self, base: models.BaseModel, mode: str, root: Path | None = None):
+        self.base = base
+        self.store = TensorStore(mode, root or DEFAULT_ROOT)
+        self.fingerprint = tensor_store.key(*(tensor_store.fingerprint(e) for e in encoders(base)))
+
+    @property
+    def encoded(self) -> int:
+        """Captions that went through the text encoders (the rest came from disk)."""
+        return self.store.computed
+
+    def fill(self, captions: list[str]) -> None:
+        """Encode every caption not yet held (or on disk)."""
+
+        @torch.no_grad()
+        def encode(missing: list[int]) -> list[dict[str, torch.Tensor]]:
+            entries = []
+            for start in range(0, len(missing), ENCODE_BATCH):
+                embeds, pooled = models.encode_prompts(self.base, [captions[i] for i in missing[start : start + ENCODE_BATCH]])  # (n, T, D), (n, P) or None
+                entries += [{"embeds": e} | ({} if pooled is None else {"pooled": pooled[i]}) for i, e in enumerate(embeds)]
+            return entries
+
+        self.store.fill([self._key(c) for c in captions], encode)
+
+    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(prompt_embeds (B, T, D), pooled (B, P) or None) of captions that fill() has seen."""
+        entries = [self.store[self._key(c)] for c in captions]
+        pooled = torch.stack([e["pooled"] for e in entries]) if "pooled" in entries[0] else None
+        return torch.stack([e["embeds"] for e in entries]), pooled
+
+    def _key(self, caption: str) -> str:
+        return tensor_store.key(self.fingerprint, caption)
