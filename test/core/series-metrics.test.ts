@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RunEvent } from '../../core/src/protocol.ts'
-import { configRows, parseCompareCell, effectiveLrSeries, evalSeries, finalMetrics, gradNormSeries, lrGroupSeries, MISSING, sampleFrames } from '../../core/src/series/index.ts'
+import { configRows, parseCompareCell, finalMetrics, MISSING, smoothSeries, viewOf } from '../../core/src/series/index.ts'
 
 const step = (n: number, extra: Partial<Extract<RunEvent, { type: 'step' }>> = {}): RunEvent => ({
   type: 'step', time: n, step: n, total: 3, loss: 1 / n, lr: 1e-3, seconds: n, ...extra,
@@ -9,24 +9,25 @@ const step = (n: number, extra: Partial<Extract<RunEvent, { type: 'step' }>> = {
 describe('per-group and effective LR', () => {
   it('labels the trainer param groups unet, then text encoder', () => {
     const events = [step(1, { lrs: [1e-3, 5e-5] }), step(2, { lrs: [9e-4, 4e-5] })]
-    expect(lrGroupSeries(events)).toEqual([
+    expect(viewOf(events).lrGroups).toEqual([
       { label: 'unet', points: [{ step: 1, value: 1e-3 }, { step: 2, value: 9e-4 }] },
       { label: 'text encoder', points: [{ step: 1, value: 5e-5 }, { step: 2, value: 4e-5 }] },
     ])
   })
   it('has no effective LR line for optimizers that do not report one', () => {
-    expect(effectiveLrSeries([step(1, { lrs: [1] })])).toEqual([])
-    expect(effectiveLrSeries([step(1, { effective_lrs: [2e-5] })])).toEqual([{ label: 'effective, unet', points: [{ step: 1, value: 2e-5 }] }])
+    expect(viewOf([step(1, { lrs: [1] })]).effectiveLrs).toEqual([])
+    expect(viewOf([step(1, { effective_lrs: [2e-5] })]).effectiveLrs).toEqual([{ label: 'effective, unet', points: [{ step: 1, value: 2e-5 }] }])
   })
 })
 
 describe('grad norm, eval and samples', () => {
   it('skips steps without a gradient norm', () => {
-    expect(gradNormSeries([step(1), step(2, { grad_norm: 0.7 })])).toEqual([{ step: 2, value: 0.7 }])
+    expect(viewOf([step(1), step(2, { grad_norm: 0.7 })]).gradNorm).toEqual([{ step: 2, value: 0.7 }])
   })
   it('splits eval events into fidelity and retention', () => {
     const events: RunEvent[] = [{ type: 'eval', time: 0, step: 0, fidelity: 0.1, retention: 1, base_score: 0.8 }, { type: 'eval', time: 1, step: 5, fidelity: 0.6, retention: 0.9, base_score: 0.8 }]
-    expect(evalSeries(events)).toEqual({ fidelity: [{ step: 0, value: 0.1 }, { step: 5, value: 0.6 }], retention: [{ step: 0, value: 1 }, { step: 5, value: 0.9 }] })
+    const { fidelity, retention } = viewOf(events)
+    expect({ fidelity, retention }).toEqual({ fidelity: [{ step: 0, value: 0.1 }, { step: 5, value: 0.6 }], retention: [{ step: 0, value: 1 }, { step: 5, value: 0.9 }] })
   })
   it('keeps only sample files inside samples/', () => {
     const event: RunEvent = {
@@ -38,7 +39,7 @@ describe('grad norm, eval and samples', () => {
         { file: 'samples/.hidden', prompt: 'x', seed: 0 },
       ],
     }
-    expect(sampleFrames([event])).toEqual([{ step: 4, images: [{ name: '000004_0.png', prompt: 'a star', seed: 1 }] }])
+    expect(viewOf([event]).samples).toEqual([{ step: 4, images: [{ name: '000004_0.png', prompt: 'a star', seed: 1 }] }])
   })
 })
 
@@ -50,14 +51,15 @@ describe('finalMetrics', () => {
       { type: 'eval', time: 3, step: 3, fidelity: 0.5, retention: 0.95, base_score: 0.9 },
       { type: 'finished', time: 4, step: 3, seconds: 3.5, adapter: 'adapter.safetensors' },
     ]
-    const m = finalMetrics(events)
+    const view = viewOf(events)
+    const m = finalMetrics(view, smoothSeries(view.loss, 0.6))
     expect(m).toMatchObject({ steps: 3, seconds: 3.5, trainableParams: 4321, fidelity: 0.5, retention: 0.95 })
     // Smoothed, so between the last raw loss (1/3) and the first (1).
     expect(m.finalLoss).toBeGreaterThan(1 / 3)
     expect(m.finalLoss).toBeLessThan(1)
   })
   it('knows nothing of a run that has not stepped', () => {
-    expect(finalMetrics([])).toEqual({ steps: 0, seconds: 0, finalLoss: undefined })
+    expect(finalMetrics(viewOf([]), [])).toEqual({ steps: 0, seconds: 0, finalLoss: undefined })
   })
 })
 

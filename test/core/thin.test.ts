@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { thin, type Point } from '../../core/src/series/index.ts'
+import { thin, Thinner, type Point } from '../../core/src/series/index.ts'
 
 const series = (values: number[]): Point[] => values.map((value, i) => ({ step: i + 1, value }))
 
@@ -37,6 +37,21 @@ describe('thin', () => {
         for (const p of out) expect(p).toBe(points[p.step - 1])
         expect(Math.max(...out.map((p) => p.value))).toBe(Math.max(...values))
         expect(Math.min(...out.map((p) => p.value))).toBe(Math.min(...values))
+      }),
+    )
+  })
+
+  it('thins a growing series incrementally, equal to thinning it whole', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 2000 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 300 }), (values, width, chunk) => {
+        const all = series(values)
+        const domain = [0, values.length + 50] as const
+        const grown: Point[] = []
+        const thinner = new Thinner()
+        for (let i = 0; i < all.length; i += chunk) {
+          grown.push(...all.slice(i, i + chunk)) // in place, as a run's loss grows
+          expect(thinner.thin(grown, width, domain)).toEqual(thin(grown.slice(), width, domain))
+        }
       }),
     )
   })

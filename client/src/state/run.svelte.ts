@@ -1,20 +1,8 @@
-// One run as the client knows it: the events received so far, and everything
-// drawn from them. Status is a fold over the events (statusOf), never a field
-// of its own, so a reattached tab and the tab that started the run agree.
-import { statusOf, type FailedEvent, type FinishedEvent, type InterruptedEvent, type RunEvent, type RunStatus, type RunSummary, type StartedEvent } from '../../../core/src/protocol.ts'
-import {
-  effectiveLrSeries,
-  evalSeries,
-  finalMetrics,
-  gradNormSeries,
-  lossSeries,
-  lrGroupSeries,
-  lrSeries,
-  progressOf,
-  sampleFrames,
-  smoothingFor,
-  smoothSeries,
-} from '../../../core/src/series/index.ts'
+// One run as the client knows it: everything drawn from the events received
+// so far. Status is a fold over the events (statusAfter), never a field of its
+// own, so a reattached tab and the tab that started the run agree.
+import type { RunEvent, RunStatus, RunSummary } from '../../../core/src/protocol.ts'
+import { emptyView, finalMetrics, foldEvents, progressOf, smoothingFor, Smoother, type RunView } from '../../../core/src/series/index.ts'
 import { adapterInfo } from '../api.ts'
 import type { RunListener } from './connection.svelte.ts'
 
@@ -22,30 +10,37 @@ export class RunState implements RunListener {
   readonly summary: RunSummary
   /** The run list's status, shown until the first events arrive. */
   readonly #listedStatus: RunStatus = 'queued'
-  /** Replaced, never mutated: a batch makes one new array, so derivations run once per batch. */
-  events = $state.raw<RunEvent[]>([])
+  /**
+   * Everything drawn of the run, folded from its events: each batch appends,
+   * nothing is re-derived from the start. Its series grow in place, so they
+   * are read through getters below: a reader depends on `view`, which is a
+   * new object after every batch, not on the arrays, which stay the same.
+   */
+  view = $state.raw<RunView>(emptyView())
   /** Size of the saved adapter, asked of the server once the run has finished. */
   adapterBytes = $state<number | undefined>()
+  #smoother = new Smoother()
+  #received = false
 
-  status = $derived(this.events.length ? statusOf(this.events) : this.#listedStatus)
-  progress = $derived(progressOf(this.events))
-  loss = $derived(lossSeries(this.events))
+  status = $derived(this.#received ? this.view.status : this.#listedStatus)
+  progress = $derived(progressOf(this.view))
   /** The smoothing weight that suits this run's length; a slider may override it. */
-  defaultSmoothing = $derived(smoothingFor(this.progress.total ?? this.loss.length))
-  lossSmooth = $derived(smoothSeries(this.loss, this.defaultSmoothing))
-  lr = $derived(lrSeries(this.events))
-  lrGroups = $derived(lrGroupSeries(this.events))
-  effectiveLrs = $derived(effectiveLrSeries(this.events))
-  gradNorm = $derived(gradNormSeries(this.events))
-  evals = $derived(evalSeries(this.events))
-  samples = $derived(sampleFrames(this.events))
-  metrics = $derived(finalMetrics(this.events))
-  started = $derived(this.#last<StartedEvent>('started'))
-  finished = $derived(this.#last<FinishedEvent>('finished'))
-  failed = $derived(this.#last<FailedEvent>('failed'))
-  interrupted = $derived(this.#last<InterruptedEvent>('interrupted'))
+  defaultSmoothing = $derived(smoothingFor(this.view.total ?? this.view.loss.length))
+  metrics = $derived(finalMetrics(this.view, this.lossSmooth))
+  get loss() { return this.view.loss }
+  get lossSmooth() { return this.#smoother.smooth(this.view.loss, this.defaultSmoothing) }
+  get lr() { return this.view.lr }
+  get lrGroups() { return this.view.lrGroups }
+  get effectiveLrs() { return this.view.effectiveLrs }
+  get gradNorm() { return this.view.gradNorm }
+  get evals() { return { fidelity: this.view.fidelity, retention: this.view.retention } }
+  get samples() { return this.view.samples }
+  started = $derived(this.view.last.started)
+  finished = $derived(this.view.last.finished)
+  failed = $derived(this.view.last.failed)
+  interrupted = $derived(this.view.last.interrupted)
   /** Runs ahead of this one while it waits. */
-  queuePosition = $derived(this.#last<RunEvent & { type: 'queued' }>('queued')?.position)
+  queuePosition = $derived(this.view.last.queued?.position)
 
   constructor(summary: RunSummary) {
     this.summary = summary
@@ -53,15 +48,11 @@ export class RunState implements RunListener {
   }
 
   receive(events: RunEvent[], replace: boolean) {
-    this.events = replace ? events : [...this.events, ...events]
+    this.view = foldEvents(replace ? emptyView() : this.view, events)
+    this.#received = events.length > 0 || (!replace && this.#received)
     if (this.adapterBytes === undefined && events.some((e) => e.type === 'finished')) {
       // The size is a nicety of the summary: without it the summary just leaves it out.
       adapterInfo(this.summary.id).then((info) => (this.adapterBytes = info.bytes), () => undefined)
     }
-  }
-
-  #last<E extends RunEvent>(type: E['type']): E | undefined {
-    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].type === type) return this.events[i] as E
-    return undefined
   }
 }

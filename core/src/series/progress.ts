@@ -1,5 +1,5 @@
 // How far a run is and how fast it goes, derived from its events.
-import type { RunEvent } from '../protocol.ts'
+import type { RunView } from './run-view.ts'
 
 export interface Progress {
   /** Last completed optimizer step (0 before the first). */
@@ -16,27 +16,8 @@ export interface Progress {
   seconds: number
 }
 
-/** Steps over which the speed is measured: recent enough to follow a change, long enough to be steady. */
-const SPEED_WINDOW = 20
-
-export function progressOf(events: readonly RunEvent[]): Progress {
-  let total: number | undefined
-  let step = 0
-  let seconds = 0
-  const recent: { step: number; seconds: number }[] = []
-  for (const e of events) {
-    if (e.type === 'started') total = e.total
-    else if (e.type === 'step') {
-      total = e.total
-      step = e.step
-      seconds = e.seconds
-      recent.push({ step: e.step, seconds: e.seconds })
-      if (recent.length > SPEED_WINDOW + 1) recent.shift()
-    } else if (e.type === 'finished') {
-      step = e.step
-      seconds = e.seconds
-    }
-  }
+/** Where a run is, from its folded events. */
+export function progressOf({ step, total, seconds, recent }: RunView): Progress {
   const first = recent[0]
   const last = recent[recent.length - 1]
   const dt = last && first ? last.seconds - first.seconds : 0
