@@ -5,6 +5,7 @@
 // when the argument is absent, in tunebook's terms: the export leaves out what
 // equals it, the import assumes it for what a file leaves out.
 import { type MethodName, type SchedulerName, type TrainConfig } from '../config/schema.ts'
+import { resolveConfig } from '../config/validate.ts'
 import { formatPyValue, parsePyValue, splitKeyValues } from './python-args.ts'
 
 export type Value = string | number | boolean | readonly string[]
@@ -25,6 +26,8 @@ export interface SdScriptsOptions {
 export interface ArgReader {
   /** The argument's value, marked as read; undefined when the files do not set it. */
   take(arg: string): unknown
+  /** The argument's value, left for its own row to read. */
+  peek(arg: string): unknown
   /** An imported value for a config path, read from `arg`. */
   set(path: string, value: unknown, arg: string): void
   /** sd-scripts' behaviour for an argument the files leave out; applied where `when` holds for the imported config. */
@@ -263,9 +266,11 @@ interface SchedulerKind {
   lr_scheduler?: string
   type?: string
   own?: Partial<Record<keyof Scheduler, string>>
+  /** Fields sd-scripts' version of the schedule always has. */
+  fixed?: Partial<Scheduler>
   args?: (s: Scheduler, lr: number, total: number) => Record<string, number | string>
-  /** lr_scheduler_args back into scheduler fields. */
-  fromArgs?: (a: Record<string, number>, lr: number) => Partial<Scheduler>
+  /** lr_scheduler_args (as written, key to text) back into scheduler fields. */
+  fromArgs?: (a: Record<string, string>) => Partial<Scheduler>
 }
 const SCHEDULER_KINDS: Record<SchedulerName, SchedulerKind> = {
   constant: { lr_scheduler: 'constant' },
@@ -277,16 +282,16 @@ const SCHEDULER_KINDS: Record<SchedulerName, SchedulerKind> = {
     lr_scheduler: 'polynomial',
     own: { power: 'lr_scheduler_power' },
     args: (s) => ({ lr_end: s.lr_end }),
-    fromArgs: (a) => ({ lr_end: a.lr_end }),
+    fromArgs: (a) => ({ lr_end: Number(a.lr_end) }),
   },
-  piecewise_constant: { lr_scheduler: 'piecewise_constant', args: (s) => ({ step_rules: s.rules }), fromArgs: (a) => ({ rules: String(a.step_rules) }) },
+  piecewise_constant: { lr_scheduler: 'piecewise_constant', args: (s) => ({ step_rules: s.rules }), fromArgs: (a) => ({ rules: a.step_rules }) },
   cosine_with_min_lr: { lr_scheduler: 'cosine_with_min_lr', own: { min_lr_ratio: 'lr_scheduler_min_lr_ratio' } },
-  warmup_stable_decay: { lr_scheduler: 'warmup_stable_decay', own: { decay_steps: 'lr_decay_steps', min_lr_ratio: 'lr_scheduler_min_lr_ratio' } },
+  warmup_stable_decay: { lr_scheduler: 'warmup_stable_decay', fixed: { decay_type: 'linear' }, own: { decay_steps: 'lr_decay_steps', min_lr_ratio: 'lr_scheduler_min_lr_ratio' } },
   inverse_sqrt: { lr_scheduler: 'inverse_sqrt', own: { timescale: 'lr_scheduler_timescale' } },
   rex: {
     type: REX,
     args: (s, lr, total) => ({ total_steps: total, max_lr: lr, min_lr: lr * s.min_lr_ratio }),
-    fromArgs: (a, lr) => ({ min_lr_ratio: a.min_lr / (a.max_lr ?? lr) }),
+    fromArgs: (a) => ({ min_lr_ratio: ratio(a.min_lr, a.max_lr) }),
   },
   cosine_with_restarts_decay: {
     type: COSINE_DECAY,
@@ -294,11 +299,15 @@ const SCHEDULER_KINDS: Record<SchedulerName, SchedulerKind> = {
       const cycle = Math.ceil(total / s.num_cycles)
       return { first_cycle_steps: cycle, max_lr: lr, min_lr: lr * s.min_lr_ratio, warmup_steps: warmupSteps(s.warmup_steps, cycle), gamma: s.gamma }
     },
-    fromArgs: (a, lr) => ({ min_lr_ratio: a.min_lr / (a.max_lr ?? lr), warmup_steps: a.warmup_steps, gamma: a.gamma, first_cycle_steps: a.first_cycle_steps } as Partial<Scheduler>),
+    fromArgs: (a) => ({ min_lr_ratio: ratio(a.min_lr, a.max_lr), warmup_steps: Number(a.warmup_steps), gamma: Number(a.gamma) }),
   },
 }
+/** min_lr / max_lr without the float noise of the division (0.0001 / 0.001 is 0.09999999999999999). */
+const ratio = (min: string, max: string) => Number((Number(min) / Number(max)).toPrecision(12))
 // The arguments whose meaning (steps of the run, the peak LR) is the run's own, not a scheduler field.
 const RUN_DERIVED = ['total_steps', 'max_lr', 'first_cycle_steps']
+// A scheduler to call `args` with when only the argument names are wanted.
+const SCHEDULER_DEFAULTS = (resolveConfig({}) as { config: TrainConfig }).config.scheduler
 // sd-scripts' argparse defaults for the scheduler arguments: files written by kohya_ss carry them for every scheduler.
 const SCHEDULER_ARG_DEFAULTS: Record<string, unknown> = { lr_scheduler_num_cycles: 1, lr_scheduler_power: 1 }
 
@@ -328,6 +337,7 @@ const schedulerRow: Row = {
     const name = byType || byName || 'constant'
     if (name !== 'constant') r.set('scheduler.name', name, byType ? 'lr_scheduler_type' : 'lr_scheduler')
     const kind = SCHEDULER_KINDS[name]
+    for (const [fieldName, value] of Object.entries(kind.fixed ?? {})) r.set(`scheduler.${fieldName}`, value, 'lr_scheduler')
     const owned = new Set(Object.values(kind.own ?? {}))
     for (const [fieldName, argName] of Object.entries(kind.own ?? {})) {
       const value = r.take(argName)
@@ -340,12 +350,12 @@ const schedulerRow: Row = {
     }
     const rawArgs = r.take('lr_scheduler_args') as string[] | string | undefined
     if (rawArgs !== undefined) {
-      const values = Object.fromEntries(splitKeyValues(rawArgs).map(({ key, value }) => [key, parsePyValue(value) as number]))
-      const fields = kind.fromArgs?.(values, 0) ?? {}
-      const known = new Set([...Object.keys(fields), ...RUN_DERIVED, ...Object.keys(kind.args?.({} as Scheduler, 0, 0) ?? {})])
-      for (const [key, value] of Object.entries(fields)) if (key !== 'first_cycle_steps' && value !== undefined && !Number.isNaN(value)) r.set(`scheduler.${key}`, value, 'lr_scheduler_args')
+      const values = Object.fromEntries(splitKeyValues(rawArgs).map(({ key, value }) => [key, value]))
+      const known = new Set([...RUN_DERIVED, ...Object.keys(kind.args?.(SCHEDULER_DEFAULTS, 1, 1) ?? {})])
+      const fields = kind.fromArgs?.(values) ?? {}
+      for (const [key, value] of Object.entries(fields)) if (value !== undefined && !Number.isNaN(value)) r.set(`scheduler.${key}`, value, 'lr_scheduler_args')
       for (const [key, value] of Object.entries(values)) if (!known.has(key)) r.skip(`lr_scheduler_args ${key}`, value, `scheduler ${name} takes no such argument`)
-      readCycles(r, name, values)
+      if (name === 'cosine_with_restarts_decay') readCycles(r, values)
     }
     const warmup = r.take('lr_warmup_steps')
     if (warmup === undefined || warmup === 0) return
@@ -356,9 +366,12 @@ const schedulerRow: Row = {
 }
 
 /** cosine_with_restarts_decay's cycle length back into a cycle count: the export writes ceil(total / num_cycles). */
-function readCycles(r: ArgReader, name: SchedulerName, values: Record<string, number>) {
-  if (name !== 'cosine_with_restarts_decay' || !values.first_cycle_steps || !values.total_steps) return
-  r.set('scheduler.num_cycles', Math.max(1, Math.round(values.total_steps / values.first_cycle_steps)), 'lr_scheduler_args')
+function readCycles(r: ArgReader, values: Record<string, string>) {
+  const cycle = Number(values.first_cycle_steps)
+  const total = Number(r.peek('max_train_steps'))
+  if (!cycle) return
+  if (total && !r.peek('max_train_epochs')) r.set('scheduler.num_cycles', Math.max(1, Math.round(total / cycle)), 'lr_scheduler_args')
+  else r.skip('lr_scheduler_args first_cycle_steps', cycle, 'tunebook counts cycles (scheduler.num_cycles) of a run whose length in steps this file does not give')
 }
 
 // ---- training -----------------------------------------------------------
@@ -405,7 +418,7 @@ const saveStateRow: Row = {
   read(r) {
     const every = r.take('save_every_n_steps')
     const state = r.take('save_state')
-    if (!every) return
+    if (!every) return every === undefined ? undefined : r.skip('save_every_n_steps', every, 'off', true)
     if (state === true) r.set('training.save_state_every', every, 'save_every_n_steps')
     else r.skip('save_every_n_steps', every, 'tunebook saves the adapter once, at the end; with save_state it saves resumable states as training.save_state_every')
   },
@@ -532,12 +545,14 @@ export const ROWS: readonly Row[] = [
   field('training.full_bf16', 'full_bf16', { flag: true, sd: false }),
   field('training.gradient_checkpointing', 'gradient_checkpointing', { flag: true, sd: false }),
   field('training.noise_offset', 'noise_offset', { sd: 0 }),
-  field('training.min_snr_gamma', 'min_snr_gamma'),
+  // sd-scripts reads 0 as off, as tunebook reads null.
+  field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),
   cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs'),
-  // A loader-process count suits a machine, not a training recipe: absent, tunebook keeps its own 0.
-  field('training.dataloader_workers', 'max_data_loader_n_workers', { sd: 0 }),
+  // Always written (sd-scripts would start 8 loader processes without it); a file that leaves it out
+  // gets tunebook's own 0, since a process count suits a machine, not a training recipe.
+  field('training.dataloader_workers', 'max_data_loader_n_workers'),
   saveStateRow,
   field('training.resume', 'resume'),
   sampleRow,
@@ -563,6 +578,8 @@ export const NOT_TAKEN: Record<string, string> = {
   persistent_data_loader_workers: 'tunebook keeps its loader workers for the whole run',
   max_token_length: "tunebook uses CLIP's 77 tokens",
   dataset_config: 'import the dataset TOML together with this file',
+  class_tokens: 'tunebook needs a caption file beside each image',
+  bucket_no_upscale: 'tunebook scales every image to fill its bucket',
   num_cpu_threads_per_process: 'a launcher setting, not part of the training recipe',
 }
 
