@@ -11,7 +11,10 @@ USAGE = """usage: python -m trainer <command>
 
 commands:
   worker                          long-lived process driven by the server (see trainer/worker.py)
-  train CONFIG.yaml [--run-dir D] one run from a shell, events to D/events.jsonl"""
+  train CONFIG.yaml [--run-dir D] one run from a shell, events to D/events.jsonl
+
+several processes (GPUs), gradients averaged between them:
+  accelerate launch --multi_gpu --num_processes N -m trainer train CONFIG.yaml"""
 
 
 def main(argv: list[str]) -> int:

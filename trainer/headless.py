@@ -3,6 +3,11 @@
 Same train() as the worker. Events go to <run-dir>/events.jsonl (the same
 lines the server would write) and a progress bar goes to stderr. The run
 folder also gets config.json in the server's shape, so the UI can list it.
+
+Under `accelerate launch --multi_gpu --num_processes N -m trainer train
+config.yaml` it is one of N processes (trainer/distributed.py): they share one
+run folder, named by the main process, which alone writes to it; the others
+report only their own failure, on stderr.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from trainer import config as configs
+from trainer import distributed
 from trainer.events import EventRecords
 from trainer.train import train
 
@@ -56,30 +62,49 @@ def main(argv: list[str]) -> int:
     parser.add_argument("config", type=Path, help="YAML file; omitted fields take the schema's defaults")
     parser.add_argument("--run-dir", type=Path, help="run folder (default: runs/<timestamp>)")
     args = parser.parse_args(argv)
+    processes = distributed.join()
+    try:
+        return run(args.config, args.run_dir, processes)
+    finally:
+        distributed.leave()
 
-    source = args.config.read_text()
+
+def run(config_file: Path, run_dir: Path | None, processes: distributed.Processes) -> int:
+    source = config_file.read_text()
     try:
         config = configs.resolve(yaml.safe_load(source) or {})
+        if processes.count > 1 and config["training"]["cache_latents"] == "off":
+            # Its pixel loader reads whole batches in one process's order; the shares would need a loader each.
+            raise configs.ConfigError(f"training.cache_latents: 'off' runs in one process only, not {processes.count}; use memory or disk")
     except configs.ConfigError as error:
-        print(f"{args.config}: {error}", file=sys.stderr)
+        if processes.is_main:
+            print(f"{config_file}: {error}", file=sys.stderr)
         return 2
 
     now = datetime.now(timezone.utc)
-    run_dir = args.run_dir or Path("runs") / new_run_id(now)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    stored = {"id": run_dir.name, "notebook": "", "cell": "", "created": now.timestamp(), "source": source, "config": config}
-    (run_dir / "config.json").write_text(json.dumps(stored, indent=2) + "\n")
-    print(f"run folder: {run_dir}", file=sys.stderr)
+    run_dir = processes.from_main(run_dir or Path("runs") / new_run_id(now))
+    if processes.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        stored = {"id": run_dir.name, "notebook": "", "cell": "", "created": now.timestamp(), "source": source, "config": config}
+        (run_dir / "config.json").write_text(json.dumps(stored, indent=2) + "\n")
+        print(f"run folder: {run_dir}" + (f" ({processes.count} processes)" if processes.count > 1 else ""), file=sys.stderr)
 
     progress = ProgressBar()
     outcome = {}
-    with open(run_dir / "events.jsonl", "a", encoding="utf-8") as log:
+    log = open(run_dir / "events.jsonl", "a", encoding="utf-8") if processes.is_main else None
 
-        def emit(event: dict) -> None:
+    def emit(event: dict) -> None:
+        outcome["type"] = event["type"]
+        if log:
             log.write(json.dumps(event) + "\n")
             log.flush()  # a killed run loses nothing already reported
             progress(event)
-            outcome["type"] = event["type"]
+        elif event["type"] == "failed":
+            print(f"process {processes.rank} failed: {event['error']}", file=sys.stderr)
 
-        train(config, run_dir.resolve(), EventRecords(emit))
+    try:
+        train(config, run_dir.resolve(), EventRecords(emit), processes=processes)
+    finally:
+        if log:
+            log.close()
     return 0 if outcome.get("type") == "finished" else 1

@@ -27,15 +27,20 @@ def library(module: str, name: str) -> Callable[[], type[torch.optim.Optimizer]]
     return lambda: getattr(importlib.import_module(module), name)
 
 
-def bitsandbytes_adamw8bit() -> type[torch.optim.Optimizer]:
-    try:
-        import bitsandbytes
-    except Exception as error:  # not installed, or its native library does not load on this machine
-        raise ConfigError(
-            f"optimizer.name: adamw8bit needs bitsandbytes, which cannot run here ({type(error).__name__}: {error}); "
-            "choose adamw instead (tunebook never swaps optimizers silently)"
-        ) from error
-    return bitsandbytes.optim.AdamW8bit
+def bitsandbytes(name: str, row: str, instead: str) -> Callable[[], type[torch.optim.Optimizer]]:
+    """An 8-bit optimizer of bitsandbytes; where it cannot load, an error that names the 32-bit row to use `instead`."""
+
+    def load() -> type[torch.optim.Optimizer]:
+        try:
+            import bitsandbytes
+        except Exception as error:  # not installed, or its native library does not load on this machine
+            raise ConfigError(
+                f"optimizer.name: {row} needs bitsandbytes, which cannot run here ({type(error).__name__}: {error}); "
+                f"choose {instead} instead (tunebook never swaps optimizers silently)"
+            ) from error
+        return getattr(bitsandbytes.optim, name)
+
+    return load
 
 
 def nominal(optimizer: torch.optim.Optimizer) -> None:
@@ -131,12 +136,17 @@ OPTIMIZERS: Registry[OptimizerKind] = Registry(
         ),
         "adamw8bit": OptimizerKind(
             summary="bitsandbytes' AdamW8bit: 8-bit moment buffers (runs on CPU and CUDA with bitsandbytes 0.50.2).",
-            load=bitsandbytes_adamw8bit,
+            load=bitsandbytes("AdamW8bit", "adamw8bit", instead="adamw"),
             options=lr_and_decay,
         ),
         "lion": OptimizerKind(
             summary="Lion (pytorch-optimizer): sign of a momentum, every weight moves by lr.",
             load=library("pytorch_optimizer", "Lion"),
+            options=lr_and_decay,
+        ),
+        "lion8bit": OptimizerKind(
+            summary="bitsandbytes' Lion8bit: Lion with its momentum stored in 8 bits (runs on CPU and CUDA with bitsandbytes 0.50.2).",
+            load=bitsandbytes("Lion8bit", "lion8bit", instead="lion"),
             options=lr_and_decay,
         ),
         "sgd_nesterov": OptimizerKind(

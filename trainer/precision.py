@@ -1,10 +1,13 @@
-"""Mixed precision: which dtype the forward pass runs in, and the gradient scaler fp16 needs.
+"""Mixed precision: which dtype the forward pass runs in, the gradient scaler fp16 needs, and full bf16.
 
-Adapter weights and optimizer state stay float32 in every mode; only the
-UNet's activations are computed in 16 bits. fp16's narrow range lets small
-gradients underflow to zero, so its loss is scaled up before backward and the
-gradients scaled back down before the optimizer sees them (a GradScaler);
-bf16 has float32's range and needs none.
+Adapter weights and optimizer state stay float32 in every mode but full bf16;
+only the UNet's activations are computed in 16 bits. fp16's narrow range lets
+small gradients underflow to zero, so its loss is scaled up before backward and
+the gradients scaled back down before the optimizer sees them (a GradScaler);
+bf16 has float32's range and needs none. Full bf16 (sd-scripts' --full_bf16)
+also stores the adapter's weights, and so its gradients and most optimizers'
+state, in bf16: less memory, coarser updates (an update smaller than 1/256 of
+a weight is lost). The saved adapter file is float32 either way.
 """
 
 from __future__ import annotations
@@ -14,15 +17,26 @@ import math
 
 import torch
 
+from trainer.config import ConfigError
+
 DTYPES = {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class Precision:
-    def __init__(self, mode: str, device: torch.device):
+    def __init__(self, mode: str, device: torch.device, full_bf16: bool = False):
+        if full_bf16 and mode != "bf16":
+            raise ConfigError(f"training.full_bf16: needs training.mixed_precision bf16 (it is '{mode}')")
         self.mode = mode
         self.device = device
         self.dtype = DTYPES[mode]
+        self.weight_dtype = torch.bfloat16 if full_bf16 else torch.float32
         self.scaler = torch.amp.GradScaler(device.type) if mode == "fp16" else None
+
+    def store(self, params: list[torch.nn.Parameter]) -> list[torch.nn.Parameter]:
+        """The adapter's weights in their training dtype (in place; the same Parameters, so param groups stay valid)."""
+        for p in params:
+            p.data = p.data.to(self.weight_dtype)
+        return params
 
     def autocast(self):
         if self.dtype is None:

@@ -27,6 +27,7 @@ from trainer import models
 from trainer.batches import batch_indices, pixel_batches
 from trainer.buckets import Placement
 from trainer.datasets import DATASETS
+from trainer.distributed import Processes
 from trainer.events import Events
 from trainer.example import Example
 from trainer.latent_cache import LatentCache
@@ -144,11 +145,15 @@ def due(step: int, every: int, total: int) -> bool:
     return every > 0 and (step % every == 0 or step == total)
 
 
-def total_steps(training: configs.Frozen, images: int) -> int:
-    """Optimizer steps of the run: max_steps, or epochs counted as sd-scripts counts them."""
+def total_steps(training: configs.Frozen, images: int, processes: int = 1) -> int:
+    """Optimizer steps of the run: max_steps, or epochs counted as sd-scripts counts them.
+
+    With N processes a batch is N × batch_size images, and the count is one
+    process's with N× the batch (sd-scripts instead stretches integer warmup by N).
+    """
     if training.epochs is None:
         return training.max_steps
-    batches_per_epoch = math.ceil(images / training.batch_size)
+    batches_per_epoch = math.ceil(images / (training.batch_size * processes))
     return training.epochs * math.ceil(batches_per_epoch / training.gradient_accumulation)
 
 
@@ -174,11 +179,14 @@ def train(
     run_dir: Path,
     events: Events,
     load_model: Callable[[str, torch.device], models.BaseModel] = models.load,
+    processes: Processes = Processes(),
 ) -> None:
     """Train one adapter as `config` says, report through `events`, save to run_dir/adapter.safetensors.
 
     Never raises: any error becomes events.failed. `load_model` lets a
     long-lived caller hand in base models it keeps loaded between runs.
+    `processes`: this one's share of a multi-process run (trainer/distributed.py);
+    only the main process writes samples, states and the adapter.
     """
     completed = 0  # optimizer steps done
     adapter = offload = None
@@ -200,8 +208,10 @@ def train(
             base.unet.disable_gradient_checkpointing()
         # 2. method: the trainable adapter on the UNet (and the text encoders, if they train)
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
+        precision = Precision(training.mixed_precision, device, training.full_bf16)
+        params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
+        processes.same_start(params)
         param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder", "params", "lr"}]
-        params = adapter.parameters()
         # 3. optimizer, and the schedules it allows
         optimizer_kind = OPTIMIZERS[cfg.optimizer.name]
         optimizer_kind.check_schedule(cfg.optimizer, cfg.scheduler)
@@ -209,9 +219,8 @@ def train(
         # 4. data
         data = prepare_data(cfg.data)
         # 5. schedule: the LR multiplier per optimizer step, over a run whose length may depend on the data
-        total = total_steps(training, len(data))
+        total = total_steps(training, len(data), processes.count)
         lr_scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, total)
-        precision = Precision(training.mixed_precision, device)
         resumable = {"adapter": adapter, "optimizer": optimizer, "lr_scheduler": lr_scheduler, "scaler": precision}
         if training.resume:
             completed = checkpoint.load(checkpoint.locate(training.resume, run_dir.parent), config=cfg.to_dict(), modules=resumable, generator=generator)
@@ -234,10 +243,13 @@ def train(
                 optimizer_kind.train_mode(optimizer)
 
         def save_adapter() -> None:
-            adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start))
+            if processes.is_main:
+                adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start))
 
         def save_state() -> None:
             """A resumable state, and the adapter as of this step: if the run fails later, this one is kept."""
+            if not processes.is_main:
+                return
             checkpoint.save(run_dir, step=completed, config=cfg.to_dict(), modules=resumable, generator=generator)
             with as_saved():
                 save_adapter()
@@ -248,7 +260,7 @@ def train(
 
         def observe(step: int) -> None:
             sample, score = due(step, cfg.sample.every, total), due(step, cfg.eval.every, total)
-            if not (sample or score):
+            if not (sample or score) or not processes.is_main:
                 return
             with offload.restored(), as_saved():
                 if sample:
@@ -268,15 +280,18 @@ def train(
             step_start = time.perf_counter()
             step_loss = 0.0
             for micro in range(training.gradient_accumulation):  # batches summed into one optimizer step
-                idx = batch_indices(completed * training.gradient_accumulation + micro, data.by_bucket, training.batch_size, training.seed)  # (B,)
+                # batch: the global batch (every process's images) and this process's share; noise and
+                # timesteps are drawn for the global batch and shared out alike, so N processes train as one
+                global_idx = batch_indices(completed * training.gradient_accumulation + micro, data.by_bucket, training.batch_size * processes.count, training.seed)
+                idx = processes.share(global_idx)  # (B,)
                 # latents: VAE encodings of this batch's images
                 latents = encode_latents(idx).to(device)  # (B, 4, h, w)
                 # noise: what the UNet learns to predict; the offset shifts whole channels, so brightness can be learned
-                noise = torch.randn(latents.shape, generator=generator).to(device)  # (B, 4, h, w)
+                noise = processes.share(torch.randn((len(global_idx), *latents.shape[1:]), generator=generator)).to(device)  # (B, 4, h, w)
                 if training.noise_offset:
-                    noise += training.noise_offset * torch.randn((*latents.shape[:2], 1, 1), generator=generator).to(device)
+                    noise += training.noise_offset * processes.share(torch.randn((len(global_idx), latents.shape[1], 1, 1), generator=generator)).to(device)
                 # timesteps: uniform over the training schedule
-                timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(idx),), generator=generator).to(device)  # (B,)
+                timesteps = processes.share(torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(global_idx),), generator=generator)).to(device)  # (B,)
                 # add_noise: the forward process q(x_t | x_0)
                 noisy = noise_scheduler.add_noise(latents, noise, timesteps)  # (B, 4, h, w)
                 # predict: the UNet with the adapter, conditioned on text and SDXL's size/crop ids
@@ -299,6 +314,9 @@ def train(
                 # backward: gradients of this batch's share of the step
                 precision.backward(loss / training.gradient_accumulation)
                 step_loss += loss.item() / training.gradient_accumulation
+            # average: every process's gradients become the global batch's (a no-op for one process)
+            processes.average_gradients(params)
+            step_loss = processes.mean(step_loss)
             grad_norm = precision.unscale_and_measure(optimizer, params)
             # step: the update uses these LRs; read them before the scheduler moves on
             lrs = [group["lr"] for group in optimizer.param_groups]
@@ -317,7 +335,7 @@ def train(
                 grad_norm=grad_norm,
                 seconds=time.perf_counter() - start,
                 step_seconds=step_seconds,
-                images_per_second=training.batch_size * training.gradient_accumulation / step_seconds,
+                images_per_second=training.batch_size * training.gradient_accumulation * processes.count / step_seconds,
                 **memory(),
             )
             observe(completed)

@@ -117,21 +117,29 @@ def test_bad_values_name_the_field(fields, message):
         section(**fields)
 
 
-def test_adamw8bit_runs_on_cpu_with_8bit_state():
+EIGHT_BIT = {"adamw8bit": ("AdamW8bit", "adamw"), "lion8bit": ("Lion8bit", "lion")}
+
+
+@pytest.mark.parametrize("name", EIGHT_BIT)
+def test_8bit_optimizers_run_on_cpu_with_8bit_state(name):
     # bitsandbytes 0.50.2 has CPU kernels: the real 8-bit optimizer runs here, no stand-in.
     import bitsandbytes
 
-    optimizer = OPTIMIZERS["adamw8bit"].create(groups(1e-3), section(name="adamw8bit"))
-    assert isinstance(optimizer, bitsandbytes.optim.AdamW8bit)
-    run_steps(optimizer, 2)
+    optimizer = OPTIMIZERS[name].create(groups(1e-3), section(name=name))
+    assert isinstance(optimizer, getattr(bitsandbytes.optim, EIGHT_BIT[name][0]))
     (weight,) = optimizer.param_groups[0]["params"]
+    before = weight.detach().clone()
+    run_steps(optimizer, 2)
     assert optimizer.state[weight]["state1"].dtype == torch.uint8
+    assert not torch.equal(weight, before)
 
 
-def test_adamw8bit_without_bitsandbytes_is_an_error_not_a_substitute(monkeypatch):
+@pytest.mark.parametrize("name", EIGHT_BIT)
+def test_8bit_optimizers_without_bitsandbytes_are_an_error_not_a_substitute(name, monkeypatch):
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import fails, as where its native library cannot load
-    with pytest.raises(configs.ConfigError, match=r"^optimizer\.name: adamw8bit needs bitsandbytes, which cannot run here \(\w*Error: "):
-        OPTIMIZERS["adamw8bit"].create(groups(1e-3), section(name="adamw8bit"))
+    instead = EIGHT_BIT[name][1]
+    with pytest.raises(configs.ConfigError, match=rf"^optimizer\.name: {name} needs bitsandbytes, which cannot run here \(\w*Error: .*choose {instead} instead"):
+        OPTIMIZERS[name].create(groups(1e-3), section(name=name))
 
 
 @pytest.mark.parametrize(

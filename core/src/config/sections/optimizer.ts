@@ -24,6 +24,11 @@ export const OPTIMIZERS = {
     summary:
       "Lion (pytorch-optimizer): steps by the sign of a momentum, so every weight moves by exactly lr. Use 3 to 10 times smaller lr and a larger weight_decay than AdamW's.",
   },
+  lion8bit: {
+    label: 'Lion8bit',
+    summary:
+      "bitsandbytes' Lion with its one momentum buffer stored in 8 bits: Lion already keeps half of AdamW's optimizer state, this keeps an eighth. Same lr advice as Lion.",
+  },
   sgd_nesterov: {
     label: 'SGD (Nesterov)',
     summary:

@@ -49,6 +49,13 @@ export const TrainingSection = section('How long, in what chunks and how precise
         'Run the forward pass in 16-bit floats: bf16 (RTX 30xx/40xx and newer, also CPUs) is a modest speed-up with float32 range; fp16 suits older GPUs and needs a gradient scaler against underflow (used automatically). Adapter weights stay float32.',
     }),
   ),
+  full_bf16: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        "Store the adapter's weights, and so its gradients and optimizer state, in bf16 too, not only the forward pass (sd-scripts' --full_bf16). Needs mixed_precision bf16. Saves memory; updates smaller than about 1/256 of a weight are lost. The saved file is float32 either way.",
+    }),
+  ),
   gradient_checkpointing: Type.Optional(
     Type.Boolean({
       default: false,
