@@ -65,11 +65,13 @@ export class NotebookSession {
     }
   }
 
-  add(index: number, kind: 'prose' | 'train') {
-    const cell: Cell = kind === 'prose' ? { kind, source: '' } : { kind, id: this.#freeId(kind), source: NEW_TRAIN_CELL }
+  /** A new cell at `index`: an empty text cell, or a train cell with `source` (a starter config by default). */
+  add(index: number, kind: 'prose' | 'train', source = NEW_TRAIN_CELL): CellEntry {
+    const cell: Cell = kind === 'prose' ? { kind, source: '' } : { kind, id: this.#freeId(kind), source }
     const entry = this.#open(cell)
     if (kind === 'prose') (entry.state as { edit?(): void }).edit?.()
     this.cells = spliced(this.cells, index, 0, entry)
+    return entry
   }
 
   move(index: number, by: -1 | 1) {
