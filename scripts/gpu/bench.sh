@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# npm run bench:gpu: LoRA training speed, MFU and peak VRAM of full-size SDXL and SD1.5 on this machine's GPU
+# (trainer/bench_gpu.py; random weights from models/configs, nothing downloaded). About 2-4 minutes on an H100.
+#   scripts/gpu/bench.sh [OUT_DIR [OPTIONS of python -m trainer.bench_gpu]]   report: OUT_DIR/gpu-<card>.json (default bench/results)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-bench/results}
+source scripts/gpu/python.sh
+need_packages 'import diffusers, transformers, safetensors, PIL, numpy' $TRAINER_DEPS
+need_packages 'import jsonschema, yaml' jsonschema==4.26.0 PyYAML==6.0.4
+need_packages 'import einops, toml, tqdm, packaging' einops toml tqdm packaging
+need_packages 'import lycoris, bitsandbytes' --no-deps lycoris-lora==4.1.3 bitsandbytes==0.50.2
+"$PY" -c 'import torch; print(torch.cuda.get_device_name(0), "torch", torch.__version__, "cuda", torch.version.cuda)'
+exec "$PY" -m trainer.bench_gpu --out "$OUT" "${@:2}"

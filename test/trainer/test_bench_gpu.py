@@ -1,0 +1,67 @@
+"""The GPU benchmark (npm run bench:gpu) runs its own code on the CPU with --smoke, and counts FLOPs right."""
+
+import json
+
+import pytest
+import torch
+from diffusers.models.attention_processor import AttnProcessor2_0
+
+from trainer import bench_gpu
+from trainer.events import EventRecords
+from trainer.train import train
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert bench_gpu.main(["--smoke", "--out", str(out), "--peak-flops", "1e12"]) == 0
+    (file,) = out.iterdir()
+    assert file.name.startswith("gpu-") and file.name.endswith("-smoke.json")
+    return json.loads(file.read_text())
+
+
+def test_the_report_names_the_card_and_versions(report):
+    assert report["card"] and report["torch"] == torch.__version__ and "cuda" in report
+    assert report["method"] == {"name": "lora", "rank": 16, "targets": "attention and feed-forward"}
+    assert set(report["models"]) == {"sdxl", "sd15"}
+
+
+@pytest.mark.parametrize("model", ["sdxl", "sd15"])
+def test_every_case_is_measured(report, model):
+    bench = report["models"][model]
+    assert bench["attention"] == "sdpa" and bench["latent_size"] == bench["resolution"] // 8
+    cases = bench["cases"]
+    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"]) for c in cases] == [(1, False, "adamw"), (4, False, "adamw"), (8, False, "adamw"), (1, True, "adamw8bit")]
+    for c in cases:
+        assert c["images_per_second"] == pytest.approx(c["batch"] / c["step_seconds"])
+        assert c["mfu"] == pytest.approx(c["flops_per_step"] / c["step_seconds"] / 1e12)
+        assert c["trainable_params"] > 0 and "peak_vram_bytes" in c
+    one, four, eight, checkpointed = (c["flops_per_step"] for c in cases)
+    # Every op works per image, so the work grows exactly with the batch; checkpointing recomputes forwards.
+    assert (four, eight) == (4 * one, 8 * one)
+    assert checkpointed > one
+
+
+def test_flops_of_a_linear_and_a_conv_match_a_hand_count():
+    linear, conv = torch.nn.Linear(8, 16), torch.nn.Conv2d(3, 4, kernel_size=3, padding=1)
+    x, image = torch.randn(4, 8), torch.randn(2, 3, 5, 5)  # inputs need no gradient: backward computes weight gradients only
+    flops = bench_gpu.count_flops(lambda: (linear(x).sum() + conv(image).sum()).backward())
+    linear_flops = 2 * 4 * 8 * 16  # (4, 8) @ (8, 16): a multiply and an add per term
+    conv_flops = 2 * (2 * 4 * 5 * 5) * (3 * 3 * 3)  # every output value: 3 channels × 3 × 3 taps
+    assert flops == 2 * linear_flops + 2 * conv_flops  # forward, and the weight gradient's equal work
+
+
+@pytest.mark.parametrize(
+    "name, peak",
+    [("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12), ("NVIDIA H200", 989e12), ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA GeForce RTX 4090", 165e12), ("Tesla T4", None)],
+)
+def test_peak_flops_by_card_name(name, peak):
+    assert bench_gpu.peak_flops(name) == peak
+
+
+def test_training_keeps_sdpa_attention(base, tmp_path):
+    """diffusers' default attention is PyTorch's scaled_dot_product_attention; nothing in a run switches it off."""
+    events = []
+    train({"data": {"images": 2}, "training": {"max_steps": 1, "batch_size": 2}}, tmp_path, EventRecords(events.append), load_model=lambda model, device: base)
+    assert events[-1]["type"] == "finished", events[-1]
+    assert all(isinstance(p, AttnProcessor2_0) for p in base.unet.attn_processors.values())

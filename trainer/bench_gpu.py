@@ -1,0 +1,276 @@
+"""`python -m trainer.bench_gpu` (npm run bench:gpu): LoRA training speed, MFU and memory of full-size SDXL and SD1.5 on this GPU.
+
+Needs no download: each UNet is built from its shipped config (models/configs)
+with random weights, and random latents and text embeddings of the right
+shapes stand in for cached latents and text-encoder outputs, which is all a
+run with both caches feeds the UNet. The adapter, optimizer and mixed precision
+come from the trainer's own registries (LoRA rank 16 on attention and
+feed-forward, as a run makes it). The frozen UNet is stored in bf16, as
+sd-scripts stores frozen weights under mixed precision. Attention runs through
+PyTorch's scaled_dot_product_attention (diffusers' default processor, which
+nothing in the trainer replaces; the report checks it).
+
+For each model: batch 1, 4 and 8 with AdamW, then batch 1 with gradient
+checkpointing and AdamW8bit (the low-memory setting). Each case reports
+images/s, the FLOPs of one step (forward + backward, counted by
+torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
+over the card's dense bf16 peak) and peak VRAM (torch.cuda.max_memory_allocated).
+With gradient checkpointing the count includes the recomputed forward, so
+its "MFU" is really hardware utilisation.
+
+Writes bench/results/gpu-<card>.json. `--smoke` runs the same code on a
+shrunken UNet for 2 steps, on any device (the CPU test keeps it working).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import diffusers
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler, UNet2DConditionModel
+from diffusers.models.attention_processor import AttnProcessor2_0
+from torch.utils.flop_counter import FlopCounterMode
+
+from trainer import config as configs
+from trainer.methods import METHODS
+from trainer.optimizers import OPTIMIZERS
+from trainer.precision import Precision
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "models" / "configs"
+TEXT_TOKENS = 77  # CLIP's context: the length of every cached prompt embedding
+
+# Dense bf16 tensor-core peak (no sparsity), by a part of torch.cuda.get_device_name(); the first match wins.
+PEAK_BF16_FLOPS = [
+    ("H100 PCIe", 756e12),
+    ("H100", 989e12),  # SXM (NVIDIA H100 80GB HBM3)
+    ("H200", 989e12),
+    ("A100", 312e12),
+    ("RTX 4090", 165e12),
+]
+
+
+@dataclass(frozen=True)
+class Model:
+    folder: str  # under models/configs: the UNet config and the noise schedule
+    resolution: int  # pixels; latents are 1/8 of it
+
+
+@dataclass(frozen=True)
+class Case:
+    batch: int
+    gradient_checkpointing: bool = False
+    optimizer: str = "adamw"
+
+    def config(self) -> configs.Frozen:
+        """The tunebook config a run of this case would have (validated by the same schema)."""
+        return configs.load(
+            {
+                "method": {"name": "lora", "rank": 16, "alpha": 16},
+                "optimizer": {"name": self.optimizer, "lr": 1e-4},
+                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing},
+            }
+        )
+
+
+MODELS = {"sdxl": Model("sdxl", 1024), "sd15": Model("sd15", 512)}
+CASES = [Case(1), Case(4), Case(8), Case(1, gradient_checkpointing=True, optimizer="adamw8bit")]
+# --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
+SMOKE = {"block_out_channels": 32, "layers_per_block": 1, "transformer_layers_per_block": 1, "attention_head_dim": 2}
+SMOKE_RESOLUTION = 128
+
+
+@dataclass
+class UNetOnly:
+    """A base model of which only the UNet exists: cached latents and text-encoder outputs stand in for the rest."""
+
+    unet: UNet2DConditionModel
+    text_encoder: None = None
+    text_encoder_2: None = None
+
+
+def peak_flops(device_name: str) -> float | None:
+    return next((flops for part, flops in PEAK_BF16_FLOPS if part in device_name), None)
+
+
+def count_flops(step: Callable[[], None]) -> int:
+    """FLOPs of the matrix multiplies, convolutions and attention that one call of `step` runs (forward and backward)."""
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def unet_config(model: Model, smoke: bool) -> dict:
+    config = json.loads((CONFIGS / model.folder / "unet" / "config.json").read_text())
+    if smoke:
+        blocks = len(config["block_out_channels"])
+        config = {**config, **SMOKE, "block_out_channels": [SMOKE["block_out_channels"]] * blocks}
+    return config
+
+
+def build_unet(config: dict, device: torch.device) -> UNet2DConditionModel:
+    """Random weights, made on the device (fast even at SDXL's 2.6 B parameters), frozen and stored in bf16."""
+    with torch.device(device):
+        unet = UNet2DConditionModel.from_config(config)
+    return unet.requires_grad_(False).to(torch.bfloat16).train()
+
+
+def inputs(unet: UNet2DConditionModel, batch: int, resolution: int, device: torch.device) -> tuple[torch.Tensor, dict]:
+    """Random latents (B, 4, H/8, W/8) and the UNet's conditioning, shaped as the caches hand them over."""
+    c = unet.config
+    g = torch.Generator(device).manual_seed(0)
+    latents = torch.randn((batch, c.in_channels, resolution // 8, resolution // 8), generator=g, device=device)
+    conditioning = {"encoder_hidden_states": torch.randn((batch, TEXT_TOKENS, c.cross_attention_dim), generator=g, device=device)}  # (B, 77, D)
+    if c.addition_embed_type == "text_time":  # SDXL: pooled text (B, 1280) and size/crop ids (B, 6)
+        pooled = c.projection_class_embeddings_input_dim - 6 * c.addition_time_embed_dim
+        size = [resolution, resolution, 0, 0, resolution, resolution]
+        conditioning["added_cond_kwargs"] = {
+            "text_embeds": torch.randn((batch, pooled), generator=g, device=device),
+            "time_ids": torch.tensor([size] * batch, dtype=torch.float32, device=device),
+        }
+    return latents, conditioning
+
+
+def uses_sdpa(unet: UNet2DConditionModel) -> bool:
+    return all(isinstance(p, AttnProcessor2_0) for p in unet.attn_processors.values())
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_case(unet: UNet2DConditionModel, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None) -> dict:
+    """One training setting: the loop's step (noise -> timesteps -> add_noise -> predict -> loss -> backward -> step), timed."""
+    cfg = case.config()
+    if case.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    else:
+        unet.disable_gradient_checkpointing()
+    adapter = optimizer = None
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        with torch.device(device):  # LyCORIS makes its layers on the default device
+            adapter = METHODS[cfg.method.name].create(UNetOnly(unet), cfg.method)
+        precision = Precision(cfg.training.mixed_precision, device)
+        params = precision.store(adapter.parameters())
+        optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
+        latents, conditioning = inputs(unet, case.batch, resolution, device)
+
+        def step() -> None:
+            noise = torch.randn_like(latents)
+            timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (case.batch,), device=device)
+            noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+            with precision.autocast():
+                pred = unet(noisy, timesteps, **conditioning).sample
+            precision.backward(F.mse_loss(pred.float(), noise))
+            precision.step(optimizer)
+            optimizer.zero_grad(set_to_none=True)
+
+        flops = count_flops(step)  # also the first warm-up step
+        for _ in range(warmup):
+            step()
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        synchronize(device)
+        seconds = (time.perf_counter() - start) / steps
+        return {
+            "batch": case.batch,
+            "gradient_checkpointing": case.gradient_checkpointing,
+            "optimizer": case.optimizer,
+            "trainable_params": sum(p.numel() for p in params),
+            "step_seconds": seconds,
+            "images_per_second": case.batch / seconds,
+            "flops_per_step": flops,
+            "tflops_per_second": flops / seconds / 1e12,
+            "mfu": flops / seconds / peak if peak else None,
+            "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
+        }
+    except torch.cuda.OutOfMemoryError as error:
+        return {"batch": case.batch, "gradient_checkpointing": case.gradient_checkpointing, "optimizer": case.optimizer, "error": f"out of memory: {error}".splitlines()[0]}
+    finally:
+        del optimizer
+        if adapter is not None:
+            adapter.remove()
+
+
+def bench_model(name: str, device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None) -> dict:
+    model = MODELS[name]
+    resolution = SMOKE_RESOLUTION if smoke else model.resolution
+    unet = build_unet(unet_config(model, smoke), device)
+    noise_scheduler = DDPMScheduler.from_pretrained(CONFIGS / model.folder / "scheduler")
+    report = {
+        "resolution": resolution,
+        "latent_size": resolution // 8,
+        "unet_params": sum(p.numel() for p in unet.parameters()),
+        "attention": "sdpa" if uses_sdpa(unet) else "other",
+        "cases": [],
+    }
+    for case in CASES:
+        print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
+        report["cases"].append(run_case(unet, noise_scheduler, resolution, case, device, steps, warmup, peak))
+        print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
+    del unet
+    return report
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m trainer.bench_gpu", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a shrunken UNet, 2 steps: checks the bench runs, measures nothing")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="folder for gpu-<card>.json")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--steps", type=int, help="timed steps per case (default 10; smoke 2)")
+    parser.add_argument("--peak-flops", type=float, help="the card's dense bf16 peak, where the table lacks it")
+    args = parser.parse_args(argv)
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    if device.type != "cuda" and not args.smoke:
+        print("bench_gpu: no CUDA device; run with --smoke to check the script on the CPU", file=sys.stderr)
+        return 2
+    peak = args.peak_flops or (peak_flops(card) if device.type == "cuda" else None)
+    steps, warmup = (args.steps or 2, 1) if args.smoke else (args.steps or 10, 3)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(),
+        "card": card,
+        "smoke": args.smoke,
+        "peak_bf16_flops": peak,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "diffusers": diffusers.__version__,
+        "method": {"name": "lora", "rank": 16, "targets": "attention and feed-forward"},
+        "mixed_precision": "bf16",
+        "frozen_weights": "bf16",
+        "steps": steps,
+        "models": {name: bench_model(name, device, args.smoke, steps, warmup, peak) for name in args.models},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"gpu-{slug(card)}{'-smoke' if args.smoke else ''}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
