@@ -9,7 +9,7 @@ retention: the base prompts' score now, divided by the base model's own score on
 
 from __future__ import annotations
 
-from diffusers import StableDiffusionXLPipeline
+from diffusers import DiffusionPipeline
 
 from trainer import sampling
 from trainer.config import ConfigError
@@ -21,7 +21,7 @@ FIDELITY_SEED, RETENTION_SEED = 1_000_003, 2_000_003
 
 
 class Judge:
-    def __init__(self, pipe: StableDiffusionXLPipeline, concept: str, prompts: int, steps: int, cfg_scale: float, resolution: int):
+    def __init__(self, pipe: DiffusionPipeline, concept: str, prompts: int, steps: int, cfg_scale: float, resolution: int):
         self.pipe, self.steps, self.cfg_scale, self.resolution = pipe, steps, cfg_scale, resolution
         self.concept = CONCEPTS[concept]
         self.new_scenes = self.concept.scenes(prompts, FIDELITY_SEED)
@@ -45,7 +45,7 @@ class Judge:
         return {"fidelity": fidelity, "retention": retention, "base_score": self.base_score}
 
 
-def judge(pipe: StableDiffusionXLPipeline, cfg) -> Judge:
+def judge(pipe: DiffusionPipeline, cfg) -> Judge:
     """The run's Judge; only the shapes world has labels to score against."""
     if cfg.data.source != "shapes":
         raise ConfigError(f"eval.every: the evaluator scores the shapes world only, and data.source is '{cfg.data.source}'; set eval.every: 0")

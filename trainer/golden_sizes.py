@@ -31,6 +31,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProject
 from trainer import config as configs
 from trainer import models
 from trainer.config import ConfigError
+from trainer.families import FAMILIES
 from trainer.methods import METHODS
 from trainer.methods.kohya_names import file_names
 from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV, EVERYTHING, Targets
@@ -141,7 +142,7 @@ def layer_table(arch: Architecture) -> list[list]:
     for _, prefix, model in parts(arch):
         group = "unet" if prefix == "lora_unet" else "text_encoder"
         types, modules = layer_types(model, group), dict(model.named_modules())
-        names = file_names(model, prefix)  # the file's keys, as Adapter.state_dict names them
+        names = file_names(model, prefix, "sgm")  # the file's keys, as Adapter.state_dict names them for SDXL
         seen: set[str] = set()
         for set_name, targets in TARGET_SETS.items():
             for path in wrapped(model, targets, group):
@@ -162,10 +163,8 @@ def count(arch: Architecture, method: dict) -> dict | None:
     None where the trainer refuses the config on this architecture (a block size that does not fit its widths).
     """
     cfg = configs.load({"method": method}).method
-    base = arch.base
-    if base.text_encoder_2 is None:
-        # create() wraps SDXL's two text encoders; SD1.5 has one, so it stands in for both and the second's copy is left out.
-        base = SimpleNamespace(unet=base.unet, text_encoder=base.text_encoder, text_encoder_2=base.text_encoder)
+    # create() wraps the text encoders of the base's family, here SDXL's two; SD1.5 has one, so it stands in for both and the second's copy is left out.
+    base = SimpleNamespace(family=FAMILIES["sdxl"], unet=arch.base.unet, text_encoder=arch.base.text_encoder, text_encoder_2=arch.base.text_encoder_2 or arch.base.text_encoder)
     try:
         adapter = METHODS[cfg.name].create(base, cfg)
     except ConfigError:

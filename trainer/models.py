@@ -1,8 +1,9 @@
-"""Base models: load a diffusers SDXL folder, freeze it, and encode what the UNet needs.
+"""Base models: load a diffusers SD1.5, SD2.x or SDXL folder, freeze it, and encode what the UNet needs.
 
-The shipped shapes-xl and a real SDXL checkpoint go through exactly this code:
-each component is loaded from its subfolder with its own class, as
-StableDiffusionXLPipeline would, but without building a pipeline we do not use.
+The shipped shapes-xl and a real checkpoint go through exactly this code:
+each component is loaded from its subfolder with its own class, as the
+family's pipeline would, but without building a pipeline we do not use.
+What differs between families is one row of FAMILIES (families.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from PIL import Image
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from trainer.families import FAMILIES, Family, of_folder
+
 REPO = Path(__file__).resolve().parents[1]
+# Diffusers' component names of the first and second (tokenizer, text encoder).
+TEXT_ENCODER_NAMES = (("tokenizer", "text_encoder"), ("tokenizer_2", "text_encoder_2"))
+
+
+def text_encoder_names(family: Family) -> tuple[tuple[str, str], ...]:
+    """The (tokenizer, text encoder) component names of each text encoder the family has, in the pipeline's order."""
+    return TEXT_ENCODER_NAMES[: len(family.text_encoders)]
 
 
 def resolve(name: str) -> Path:
@@ -29,58 +39,105 @@ def resolve(name: str) -> Path:
 
 @dataclass
 class BaseModel:
-    """The frozen parts of Stable Diffusion XL that a fine-tune trains against."""
+    """The frozen parts of a Stable Diffusion model that a fine-tune trains against."""
 
     path: Path
+    family: Family
     tokenizer: CLIPTokenizer
-    tokenizer_2: CLIPTokenizer
     text_encoder: CLIPTextModel
-    text_encoder_2: CLIPTextModelWithProjection
     vae: AutoencoderKL
     unet: UNet2DConditionModel
     # Training always adds noise with DDPM's forward process, whatever sampler
     # the folder ships for inference; both read the same beta schedule.
     noise_scheduler: DDPMScheduler
+    # SDXL's second text encoder; None in one-encoder families.
+    tokenizer_2: CLIPTokenizer | None = None
+    text_encoder_2: CLIPTextModelWithProjection | None = None
+
+    @property
+    def text_encoders(self) -> list[tuple[CLIPTokenizer, CLIPTextModel]]:
+        """(tokenizer, text encoder) of each text encoder the family has, in the pipeline's order."""
+        return [(getattr(self, tokenizer), getattr(self, encoder)) for tokenizer, encoder in text_encoder_names(self.family)]
+
+    def pipeline_components(self) -> dict:
+        """The modules a pipeline of the family is built from, by their diffusers names; no copies."""
+        names = ["vae", "unet", *(name for pair in text_encoder_names(self.family) for name in pair)]
+        return {name: getattr(self, name) for name in names}
+
+    def unet_conditioning(self, prompt_embeds: torch.Tensor, pooled: torch.Tensor | None, time_ids: torch.Tensor) -> dict:
+        """The UNet's conditioning keyword arguments: the text for cross-attention, plus SDXL's pooled text and size ids."""
+        device = self.unet.device
+        conditioning = {"encoder_hidden_states": prompt_embeds.to(device)}  # (B, T, D)
+        if self.family.micro_conditioning:
+            conditioning["added_cond_kwargs"] = {"text_embeds": pooled.to(device), "time_ids": time_ids.to(device)}  # (B, P), (B, 6)
+        return conditioning
 
 
 def load(name: str, device: torch.device) -> BaseModel:
+    """The frozen base model of the config's `model`, on `device`."""
     path = resolve(name)
-    if not (path / "model_index.json").is_file():
-        raise FileNotFoundError(f"model '{name}': {path} is not a diffusers model folder (no model_index.json)")
-    model = BaseModel(
-        path=path,
-        tokenizer=CLIPTokenizer.from_pretrained(path / "tokenizer"),
-        tokenizer_2=CLIPTokenizer.from_pretrained(path / "tokenizer_2"),
-        text_encoder=CLIPTextModel.from_pretrained(path / "text_encoder"),
-        text_encoder_2=CLIPTextModelWithProjection.from_pretrained(path / "text_encoder_2"),
-        vae=AutoencoderKL.from_pretrained(path / "vae"),
-        unet=UNet2DConditionModel.from_pretrained(path / "unet"),
-        noise_scheduler=DDPMScheduler.from_pretrained(path / "scheduler"),
-    )
+    # The one place a model's form is chosen: a single .safetensors/.ckpt file is to be dispatched here,
+    # as assemble(path, *single_file.load_components(path)), to the same BaseModel as a folder.
+    model = from_folder(name, path)
     # The base model is frozen: only the adapter the method adds will train.
-    for module in (model.text_encoder, model.text_encoder_2, model.vae, model.unet):
+    for module in (model.vae, model.unet, *(encoder for _, encoder in model.text_encoders)):
         module.requires_grad_(False)
         module.eval()
         module.to(device)
     return model
 
 
-def encode_prompts(model: BaseModel, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """SDXL's text conditioning: (token embeddings for cross-attention, pooled embedding).
+def from_folder(name: str, path: Path) -> BaseModel:
+    """A diffusers model folder: each component from its subfolder, the text encoders its family has."""
+    if not (path / "model_index.json").is_file():
+        raise FileNotFoundError(f"model '{name}': {path} is not a diffusers model folder (no model_index.json)")
+    family = of_folder(name, path)
+    components = {
+        "vae": AutoencoderKL.from_pretrained(path / "vae"),
+        "unet": UNet2DConditionModel.from_pretrained(path / "unet"),
+        "scheduler": DDPMScheduler.from_pretrained(path / "scheduler"),
+    }
+    for (tokenizer, encoder), encoder_class in zip(text_encoder_names(FAMILIES[family]), FAMILIES[family].text_encoders):
+        components[tokenizer] = CLIPTokenizer.from_pretrained(path / tokenizer)
+        components[encoder] = encoder_class.from_pretrained(path / encoder)
+    return assemble(path, family, components)
+
+
+def assemble(path: Path, family: str, components: dict) -> BaseModel:
+    """A BaseModel from a family's name and its pipeline components by their diffusers names (unet, vae, text_encoder, ..., scheduler)."""
+    encoders = {name: components[name] for pair in text_encoder_names(FAMILIES[family]) for name in pair}
+    return BaseModel(
+        path=path,
+        family=FAMILIES[family],
+        vae=components["vae"],
+        unet=components["unet"],
+        noise_scheduler=DDPMScheduler.from_config(components["scheduler"].config),
+        **encoders,
+    )
+
+
+def prediction_type(base: BaseModel, configured: str) -> str:
+    """training.prediction_type, where `auto` is what the model's scheduler config says (SD2 768-v: v_prediction)."""
+    return base.noise_scheduler.config.prediction_type if configured == "auto" else configured
+
+
+def encode_prompts(model: BaseModel, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The text conditioning: (token embeddings for cross-attention, SDXL's pooled embedding or None).
 
     With gradients unless the caller turns them off: trained text encoders need them.
 
-    As in StableDiffusionXLPipeline.encode_prompt: the penultimate hidden state
-    of each encoder, concatenated along features; the pooled (projected)
-    output of encoder 2 joins the time embedding.
+    As the family's pipeline's encode_prompt: each encoder's chosen hidden
+    state, concatenated along features (SDXL has two); the pooled (projected)
+    output of the last encoder joins SDXL's time embedding.
     """
     hidden = []
-    for tokenizer, encoder in ((model.tokenizer, model.text_encoder), (model.tokenizer_2, model.text_encoder_2)):
+    for tokenizer, encoder in model.text_encoders:
         ids = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
         out = encoder(ids.to(encoder.device), output_hidden_states=True)
-        hidden.append(out.hidden_states[-2])  # (B, T, D_i)
-    pooled = out.text_embeds  # (B, P) from encoder 2
-    return torch.cat(hidden, dim=-1), pooled  # (B, T, D_1 + D_2), (B, P)
+        layer = model.family.hidden_layer
+        hidden.append(out.last_hidden_state if layer is None else out.hidden_states[layer])  # (B, T, D_i)
+    pooled = out.text_embeds if model.family.micro_conditioning else None  # (B, P) from the last encoder
+    return torch.cat(hidden, dim=-1), pooled  # (B, T, sum D_i), (B, P) or None
 
 
 def time_ids(original_size: tuple[int, int], crop_top_left: tuple[int, int], target_size: tuple[int, int], batch: int) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """Sample images during a run, as sd-scripts' sample prompts do: prompt, negative prompt, seed, steps, CFG scale.
 
-Drawing goes through diffusers' StableDiffusionXLPipeline built from the
-loaded base model's own modules (the adapter, applied in place, is
-included); the sampler is one row of SAMPLERS (schema sample.sampler).
+Drawing goes through the model family's diffusers pipeline
+(StableDiffusionPipeline, StableDiffusionXLPipeline) built from the loaded
+base model's own modules (the adapter, applied in place, is included); the
+sampler is one row of SAMPLERS (schema sample.sampler).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler, StableDiffusionXLPipeline
+from diffusers import DiffusionPipeline, DPMSolverMultistepScheduler, EulerDiscreteScheduler
 from PIL import Image
 
 from trainer import models
@@ -43,27 +44,22 @@ class SamplePrompt:
     seed: int = 0
 
 
-def pipeline(base: models.BaseModel, sampler: str = "euler") -> StableDiffusionXLPipeline:
-    """A pipeline that shares the base model's modules: no copy, so an adapter on the UNet draws too."""
-    pipe = StableDiffusionXLPipeline(
-        vae=base.vae,
-        text_encoder=base.text_encoder,
-        text_encoder_2=base.text_encoder_2,
-        tokenizer=base.tokenizer,
-        tokenizer_2=base.tokenizer_2,
-        unet=base.unet,
+def pipeline(base: models.BaseModel, sampler: str = "euler") -> DiffusionPipeline:
+    """The family's pipeline on the base model's modules: no copy, so an adapter on the UNet draws too."""
+    pipe = base.family.pipeline(
+        **base.pipeline_components(),
         scheduler=SAMPLERS[sampler].scheduler.from_config(base.noise_scheduler.config),
-        add_watermarker=False,
+        **base.family.pipeline_options,
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
 @torch.no_grad()
-def draw(pipe: StableDiffusionXLPipeline, prompts: list[SamplePrompt], steps: int, cfg_scale: float, resolution: int) -> list[Image.Image]:
+def draw(pipe: DiffusionPipeline, prompts: list[SamplePrompt], steps: int, cfg_scale: float, resolution: int) -> list[Image.Image]:
     """One image per prompt, drawn in one batch; each from its own seed, so a prompt's image never depends on its neighbours."""
-    # An empty negative prompt is passed as None: the pipeline then uses zero embeddings, the unconditional
-    # input shapes-xl was pretrained with (caption dropout).
+    # An empty negative prompt is passed as None: SDXL's pipeline then uses zero embeddings, the unconditional
+    # input shapes-xl was pretrained with (caption dropout); SD1/SD2's encode an empty prompt.
     negatives = [p.negative_prompt for p in prompts]
     return pipe(
         prompt=[p.prompt for p in prompts],
@@ -88,7 +84,7 @@ def save(images: list[Image.Image], run_dir: Path, step: int) -> list[str]:
     return names
 
 
-def sample(pipe: StableDiffusionXLPipeline, cfg, resolution: int, run_dir: Path, step: int) -> list[dict]:
+def sample(pipe: DiffusionPipeline, cfg, resolution: int, run_dir: Path, step: int) -> list[dict]:
     """Draw the config's sample prompts (the `sample` section), save them; the `sample` event's images."""
     if not cfg.prompts:
         raise ConfigError("sample.prompts: empty; add a prompt to draw, or set sample.every: 0")

@@ -200,7 +200,7 @@ def train(
         # 1. models: the frozen base
         base = load_model(cfg.model, device)
         noise_scheduler = base.noise_scheduler
-        prediction_type = noise_scheduler.config.prediction_type if training.prediction_type == "auto" else training.prediction_type
+        prediction_type = models.prediction_type(base, training.prediction_type)
         # The worker keeps models loaded between runs: set, never assume, per-run switches.
         if training.gradient_checkpointing:
             base.unet.enable_gradient_checkpointing()
@@ -294,15 +294,10 @@ def train(
                 timesteps = processes.share(torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(global_idx),), generator=generator)).to(device)  # (B,)
                 # add_noise: the forward process q(x_t | x_0)
                 noisy = noise_scheduler.add_noise(latents, noise, timesteps)  # (B, 4, h, w)
-                # predict: the UNet with the adapter, conditioned on text and SDXL's size/crop ids
+                # predict: the UNet with the adapter, conditioned on text (and SDXL's pooled text and size/crop ids)
                 with precision.autocast():
-                    prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P)
-                    pred = base.unet(
-                        noisy,
-                        timesteps,
-                        encoder_hidden_states=prompt_embeds.to(device),
-                        added_cond_kwargs={"text_embeds": pooled_embeds.to(device), "time_ids": data.time_ids[idx].to(device)},
-                    ).sample  # (B, 4, h, w)
+                    prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P) or None
+                    pred = base.unet(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids[idx])).sample  # (B, 4, h, w)
                 # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
                 target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
                 # loss: mean squared error per image, optionally Min-SNR weighted, then over the batch

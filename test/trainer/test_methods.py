@@ -143,7 +143,7 @@ def meta_unet(config_file: str) -> UNet2DConditionModel:
 
 @pytest.mark.parametrize("config_file", ["sdxl-unet.json", "sd15-unet.json"])
 def test_kohya_names_follow_the_ldm_layout(config_file):
-    names = file_names(meta_unet(config_file), "lora_unet")
+    names = file_names(meta_unet(config_file), "lora_unet", "sgm")
     assert names["lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"] == "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q"
     assert names["lora_unet_mid_block_attentions_0_proj_in"] == "lora_unet_middle_block_1_proj_in"
     assert names["lora_unet_down_blocks_0_downsamplers_0_conv"] == "lora_unet_input_blocks_3_0_op"
@@ -167,7 +167,7 @@ def targeted_layers(unet, targets) -> set[str]:
 )
 def test_diffusers_maps_every_kohya_name_back_to_its_layer(config_file, targets, base):
     unet = meta_unet(config_file) if config_file else base.unet
-    names = file_names(unet, "lora_unet")
+    names = file_names(unet, "lora_unet", "sgm")
     layers = targeted_layers(unet, targets)
     state_dict = {names["lora_unet_" + path.replace(".", "_")] + ".lora_down.weight": path for path in layers}
     for kohya_key, path in state_dict.items():

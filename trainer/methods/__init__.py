@@ -36,14 +36,17 @@ class Component:
     """One model the adapter wraps, under its kohya key prefix."""
 
     group: str  # the optimizer param group: "unet" or "text_encoder"
-    prefix: str  # lora_unet, lora_te1, lora_te2
+    prefix: str  # lora_unet, lora_te (one text encoder), lora_te1, lora_te2 (SDXL)
     model: torch.nn.Module
+    names: dict[str, str]  # LyCORIS's module names -> kohya's (kohya_names.file_names)
 
 
 def components(base, train_text_encoder: bool) -> list[Component]:
-    unet = [Component("unet", "lora_unet", base.unet)]
-    encoders = [Component("text_encoder", "lora_te1", base.text_encoder), Component("text_encoder", "lora_te2", base.text_encoder_2)]
-    return unet + encoders * train_text_encoder
+    """The UNet and, if they train, the family's text encoders, under the family's kohya prefixes and names."""
+    family = base.family
+    found = [("unet", "lora_unet", base.unet)]
+    found += [("text_encoder", prefix, encoder) for prefix, encoder in zip(family.text_encoder_prefixes, (base.text_encoder, base.text_encoder_2))] * train_text_encoder
+    return [Component(group, prefix, model, file_names(model, prefix, family.unet_layout)) for group, prefix, model in found]
 
 
 @dataclass(frozen=True)
@@ -125,18 +128,17 @@ class Adapter:
             network.train()
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Every tensor under kohya's key names (lora_unet_input_blocks_4_1_..., lora_te1_...)."""
+        """Every tensor under kohya's key names (SDXL: lora_unet_input_blocks_4_1_..., lora_te1_...; SD1/SD2: lora_unet_down_blocks_1_attentions_0_..., lora_te_...)."""
         out = {}
         for part, network in self.networks:
-            names = file_names(part.model, part.prefix)
             for key, value in network.state_dict().items():
                 module, _, tensor = key.partition(".")
-                out[f"{names[module]}.{tensor}"] = value.detach().to("cpu", torch.float32).contiguous()
+                out[f"{part.names[module]}.{tensor}"] = value.detach().to("cpu", torch.float32).contiguous()
         return out
 
     def load_state_dict(self, weights: dict[str, torch.Tensor]) -> None:
         for part, network in self.networks:
-            paths = {kohya: lycoris for lycoris, kohya in file_names(part.model, part.prefix).items()}
+            paths = {kohya: lycoris for lycoris, kohya in part.names.items()}
             mine = {f"{paths[k.partition('.')[0]]}.{k.partition('.')[2]}": v for k, v in weights.items() if k.startswith(part.prefix + "_")}
             network.load_state_dict(mine, strict=True)
 

@@ -1,14 +1,17 @@
-"""Kohya's module names for a UNet: diffusers' module paths -> the original LDM/SGM layout.
+"""Kohya's module names: diffusers' module paths, or for SDXL's UNet the original SGM layout.
 
 sd-scripts trains SDXL on Stability's own UNet (sgm), so an SDXL LoRA names
 `down_blocks.1.attentions.0` as `input_blocks.4.1`; A1111, Forge and ComfyUI
-look modules up by these names. SD1.5 checkpoints share the LDM layout, so
-one mapping serves both. The block numbering is derived from the UNet's config
+look modules up by these names. Its SD1/SD2 UNet keeps diffusers' module
+paths (lora_unet_down_blocks_0_attentions_0_...), so those files do too: the
+family's unet_layout says which. The block numbering is derived from the UNet's config
 (how many blocks, layers per block, which have attention), so the tiny
 shapes-xl maps as exactly as a real SDXL.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 from diffusers import UNet2DConditionModel
@@ -90,12 +93,16 @@ class LdmPaths:
         return path
 
 
-def file_names(model: torch.nn.Module, prefix: str) -> dict[str, str]:
-    """LyCORIS's key name for each module of `model` -> kohya's, e.g.
+# A family's unet_layout -> (UNet config -> kohya's path of a diffusers module path).
+UNET_LAYOUTS: dict[str, Callable] = {"diffusers": lambda config: lambda path: path, "sgm": LdmPaths}
+
+
+def file_names(model: torch.nn.Module, prefix: str, unet_layout: str) -> dict[str, str]:
+    """LyCORIS's key name for each module of `model` -> kohya's, e.g. with unet_layout "sgm"
     lora_unet_down_blocks_1_attentions_0_proj_in -> lora_unet_input_blocks_4_1_proj_in.
 
     Text encoders keep their transformers paths (lora_te1_text_model_encoder_layers_0_...);
-    only a UNet is renamed, to the LDM layout.
+    only a UNet is renamed, and only to the "sgm" layout ("diffusers" keeps its paths).
     """
-    to_ldm = LdmPaths(model.config) if isinstance(model, UNet2DConditionModel) else (lambda path: path)
-    return {f"{prefix}_{path}".replace(".", "_"): f"{prefix}_{to_ldm(path)}".replace(".", "_") for path, _ in model.named_modules() if path}
+    to_kohya = UNET_LAYOUTS[unet_layout if isinstance(model, UNet2DConditionModel) else "diffusers"](model.config)
+    return {f"{prefix}_{path}".replace(".", "_"): f"{prefix}_{to_kohya(path)}".replace(".", "_") for path, _ in model.named_modules() if path}

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from trainer.config import Frozen
+from trainer.models import prediction_type
 
 # Our field names -> the network_args sd-scripts passes to lycoris.kohya.
 LYCORIS_ARGS = {"conv_rank": "conv_dim", "conv_alpha": "conv_alpha", "factor": "factor", "decompose_both": "decompose_both", "block_size": "block_size", "constraint": "constraint", "rescaled": "rescaled", "weight_decompose": "dora_wd"}
@@ -41,11 +42,13 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
     """What the run knows about itself, in sd-scripts' keys."""
     training, data = cfg.training, cfg.data
     images_seen = steps * training.batch_size * training.gradient_accumulation
-    sdxl = base.unet.config.addition_embed_type == "text_time"
     return {
-        "ss_sd_model_name": cfg.model,
-        "ss_sd_model_hash": legacy_model_hash(base.path / "unet" / "diffusion_pytorch_model.safetensors"),
-        "ss_base_model_version": "sdxl_base_v1-0" if sdxl else "sd_v1",
+        # sd-scripts names a model given by path by its file or folder name.
+        "ss_sd_model_name": base.path.name,
+        "ss_sd_model_hash": legacy_model_hash(base.path if base.path.is_file() else base.path / "unet" / "diffusion_pytorch_model.safetensors"),
+        # A1111 tells SD1, SD2 and SDXL LoRAs apart by these two.
+        "ss_base_model_version": base.family.versions[prediction_type(base, training.prediction_type)],
+        "ss_v2": str(base.family.v2),
         "ss_learning_rate": str(cfg.optimizer.lr),
         **{f"ss_{group['name']}_lr": str(group["lr"]) for group in param_groups},
         "ss_optimizer": cfg.optimizer.name,
