@@ -8,11 +8,12 @@ the folder's scheduler config (training.prediction_type: auto).
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, PreTrainedModel
 
 from trainer.config import ConfigError
@@ -44,6 +45,9 @@ class Family:
     # Constructor arguments the pipeline needs beyond the base model's modules and a scheduler.
     pipeline_options: dict = field(default_factory=dict)
 
+
+# A UNet config written by an older diffusers (many SD1.x folders) omits keys added since: they mean the default.
+UNET_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(UNet2DConditionModel.__init__).parameters.items()}
 
 SD_PIPELINE_OPTIONS = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
 
@@ -96,7 +100,7 @@ def identify(name: str, pipeline_class: str, unet_config: dict) -> str:
     found = [
         key
         for key, family in FAMILIES.items()
-        if family.pipeline.__name__ == pipeline_class and all(unet_config.get(k) == v for k, v in family.unet_signature.items())
+        if family.pipeline.__name__ == pipeline_class and all(unet_config.get(k, UNET_DEFAULTS.get(k)) == v for k, v in family.unet_signature.items())
     ]
     if len(found) != 1:
         known = "; ".join(f"{key}: a {family.pipeline.__name__} whose UNet has {family.unet_signature}" for key, family in FAMILIES.items())

@@ -25,7 +25,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from trainer import models, sampling
 from trainer.events import EventRecords
-from trainer.families import of_folder
+from trainer.families import identify, of_folder
 from trainer.methods import load_adapter
 from trainer.shapes import architecture
 from trainer.train import ADAPTER_FILE, train
@@ -139,6 +139,10 @@ def test_family_is_read_from_the_folder(family, folders):
     base = models.load(str(folders[family]), torch.device("cpu"))
     assert len(base.text_encoders) == (2 if family == "sdxl" else 1)
     assert base.noise_scheduler.config.prediction_type == ("v_prediction" if family == "sd2" else "epsilon")
+
+
+def test_an_sd1_unet_config_from_before_use_linear_projection_is_sd15():
+    assert identify("old", "StableDiffusionPipeline", {"cross_attention_dim": 768, "attention_head_dim": 8}) == "sd15"
 
 
 def test_an_unknown_pipeline_fails_naming_the_model(tmp_path):
