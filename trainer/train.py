@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import random
 import time
 from contextlib import contextmanager
@@ -63,6 +64,11 @@ class TrainingData:
 
 def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cpu_threads(requested: int | None) -> int:
+    """training.cpu_threads, or every core but one: the server and the browser share the machine."""
+    return requested or max(1, (os.cpu_count() or 1) - 1)
 
 
 def seed_everything(seed: int) -> None:
@@ -194,6 +200,7 @@ def train(
         cfg = configs.load(config)
         training = cfg.training
         seed_everything(training.seed)
+        torch.set_num_threads(cpu_threads(training.cpu_threads))  # set per run: the worker outlives runs
         generator = torch.Generator().manual_seed(training.seed)  # noise and timesteps
         device = pick_device()
 

@@ -154,3 +154,14 @@ def test_a_failed_run_keeps_the_adapter_of_its_last_good_state(base, tmp_path):
     with safe_open(tmp_path / "diverges" / "adapter.safetensors", "pt") as f:
         assert int(f.metadata()["ss_steps"]) == failed["step"]  # the last step whose loss was finite
         assert all(torch.isfinite(f.get_tensor(k)).all() for k in f.keys())
+
+
+def test_cpu_threads_are_set_for_each_run(base, tmp_path):
+    """The worker outlives runs, so every run sets torch's thread count: its own, or every core but one."""
+    before = torch.get_num_threads()
+    try:
+        for threads, name in ((1, "one"), (2, "two")):
+            run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 1, "cpu_threads": threads}}), name=name)
+            assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)

@@ -580,7 +580,7 @@ export const NOT_TAKEN: Record<string, string> = {
   dataset_config: 'import the dataset TOML together with this file',
   class_tokens: 'tunebook needs a caption file beside each image',
   bucket_no_upscale: 'tunebook scales every image to fill its bucket',
-  num_cpu_threads_per_process: 'a launcher setting, not part of the training recipe',
+  num_cpu_threads_per_process: 'a launcher setting for the machine the file came from; training.cpu_threads sets it here',
 }
 
 /** Every sd-scripts argument some row writes or reads. */

@@ -37,7 +37,7 @@ export function toSdScriptsCommand(config: TrainConfig, options: SdScriptsOption
       const values = Array.isArray(value) ? value : [String(value)]
       return [`--${name} ${values.map(shellQuote).join(' ')}`]
     })
-  return [...notes, ['accelerate launch --num_cpu_threads_per_process 1 sdxl_train_network.py', ...args].join(' \\\n  ')].join('\n') + '\n'
+  return [...notes, [`accelerate launch --num_cpu_threads_per_process ${config.training.cpu_threads ?? 1} sdxl_train_network.py`, ...args].join(' \\\n  ')].join('\n') + '\n'
 }
 
 /** The --config_file TOML: the same arguments as the command line, notes as comments. */

@@ -106,6 +106,10 @@ export const TrainingSection = section('How long, in what chunks and how precise
         'Background processes that load and encode images while the model trains (max_data_loader_n_workers). 0 loads in the training process. Only matters with cache_latents off; 1–2 is typical.',
     }),
   ),
+  cpu_threads: nullable(
+    Type.Integer({ minimum: 1, maximum: 256 }),
+    'Threads PyTorch computes with on the CPU (accelerate\u2019s --num_cpu_threads_per_process). Empty: every core but one, which the server and the browser need. The community runs 2 to 4 per process; on a small CPU shared with other programs, fewer threads than cores is often faster, because threads that wait for a busy core stall every step.',
+  ),
   save_state_every: Type.Optional(
     Type.Integer({
       minimum: 0,
