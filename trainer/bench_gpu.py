@@ -43,6 +43,7 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainer import config as configs
+from trainer.families import FAMILIES, Family
 from trainer.methods import METHODS
 from trainer.optimizers import OPTIMIZERS
 from trainer.precision import Precision
@@ -96,6 +97,7 @@ class UNetOnly:
     """A base model of which only the UNet exists: cached latents and text-encoder outputs stand in for the rest."""
 
     unet: UNet2DConditionModel
+    family: Family
     text_encoder: None = None
     text_encoder_2: None = None
 
@@ -151,9 +153,10 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run_case(unet: UNet2DConditionModel, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None) -> dict:
+def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None) -> dict:
     """One training setting: the loop's step (noise -> timesteps -> add_noise -> predict -> loss -> backward -> step), timed."""
     cfg = case.config()
+    unet = base.unet
     if case.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     else:
@@ -163,8 +166,7 @@ def run_case(unet: UNet2DConditionModel, noise_scheduler: DDPMScheduler, resolut
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     try:
-        with torch.device(device):  # LyCORIS makes its layers on the default device
-            adapter = METHODS[cfg.method.name].create(UNetOnly(unet), cfg.method)
+        adapter = METHODS[cfg.method.name].create(base, cfg.method)
         precision = Precision(cfg.training.mixed_precision, device)
         params = precision.store(adapter.parameters())
         optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
@@ -223,7 +225,7 @@ def bench_model(name: str, device: torch.device, smoke: bool, steps: int, warmup
     }
     for case in CASES:
         print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
-        report["cases"].append(run_case(unet, noise_scheduler, resolution, case, device, steps, warmup, peak))
+        report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak))
         print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
     del unet
     return report

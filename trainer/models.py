@@ -1,8 +1,9 @@
-"""Base models: load a diffusers SD1.5, SD2.x or SDXL folder, freeze it, and encode what the UNet needs.
+"""Base models: load an SD1.5, SD2.x or SDXL model (diffusers folder or single file), freeze it, and encode what the UNet needs.
 
 The shipped shapes-xl and a real checkpoint go through exactly this code:
-each component is loaded from its subfolder with its own class, as the
-family's pipeline would, but without building a pipeline we do not use.
+from a folder, each component is loaded from its subfolder with its own
+class, as the family's pipeline would, but without building a pipeline we
+do not use; a single A1111/ComfyUI file is converted by single_file.py.
 What differs between families is one row of FAMILIES (families.py).
 """
 
@@ -17,6 +18,7 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from PIL import Image
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from trainer import single_file
 from trainer.families import FAMILIES, Family, of_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,9 +32,9 @@ def text_encoder_names(family: Family) -> tuple[tuple[str, str], ...]:
 
 
 def resolve(name: str) -> Path:
-    """A model name from the config -> its folder: a folder under models/, else a path."""
+    """A model name from the config -> its folder or file: one under models/, else a path."""
     shipped = REPO / "models" / name
-    if "/" not in name and shipped.is_dir():
+    if "/" not in name and shipped.exists():
         return shipped
     return Path(name).expanduser().resolve()
 
@@ -76,9 +78,7 @@ class BaseModel:
 def load(name: str, device: torch.device) -> BaseModel:
     """The frozen base model of the config's `model`, on `device`."""
     path = resolve(name)
-    # The one place a model's form is chosen: a single .safetensors/.ckpt file is to be dispatched here,
-    # as assemble(path, *single_file.load_components(path)), to the same BaseModel as a folder.
-    model = from_folder(name, path)
+    model = assemble(path, *single_file.load_components(path)) if path.suffix in single_file.READERS else from_folder(name, path)
     # The base model is frozen: only the adapter the method adds will train.
     for module in (model.vae, model.unet, *(encoder for _, encoder in model.text_encoders)):
         module.requires_grad_(False)

@@ -175,3 +175,17 @@ def test_diffusers_maps_every_kohya_name_back_to_its_layer(config_file, targets,
         diffusers_path = _convert_unet_lora_key(key).removesuffix(".lora.down.weight").replace(".processor", "")
         diffusers_path = diffusers_path.replace("to_out_lora.down.weight", "to_out.0").replace("_lora.down.weight", "")
         assert diffusers_path == path, kohya_key
+
+
+@pytest.mark.parametrize("name", ["lora", "loha", "oft"])
+def test_the_adapter_lives_on_the_models_device(name, base):
+    """LyCORIS builds its layers on the CPU; on a GPU run they must follow the UNet (here: the meta device stands in)."""
+    import copy
+
+    on_meta = copy.copy(base)
+    on_meta.unet = copy.deepcopy(base.unet).to("meta")
+    adapter = METHODS[name].create(on_meta, configs.load({"method": {"name": name}}).method)
+    try:
+        assert {p.device.type for p in adapter.parameters()} == {"meta"}
+    finally:
+        adapter.remove()

@@ -232,3 +232,22 @@ def test_shipped_configs_build_the_full_size_models(family, unet_parameters):
 def test_shipped_assets_stay_small():
     files = {path.resolve() for path in CONFIGS.rglob("*") if path.is_file()}
     assert sum(path.stat().st_size for path in files) < 3_000_000
+
+
+def test_a_run_trains_on_a_single_file_named_in_the_config(tiny, tmp_path, monkeypatch):
+    """models.load sends a .safetensors path to load_components: the same loop trains on it (configs: the tiny folder stands in for the shipped one)."""
+    from trainer import models, single_file
+    from trainer.families import FAMILIES
+    from trainer.events import EventRecords
+    from trainer.train import train
+
+    family, folder, file = tiny
+    monkeypatch.setattr(single_file, "CONFIGS", tmp_path / "configs")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / family).symlink_to(folder)
+    base = models.load(str(file), torch.device("cpu"))
+    assert base.family is FAMILIES[family] and base.path == file
+    events = []
+    config = {"model": str(file), "data": {"images": 2, "resolution": 32}, "training": {"max_steps": 1, "batch_size": 2}}
+    train(config, tmp_path, EventRecords(events.append), load_model=models.load)
+    assert events[-1]["type"] == "finished", events[-1]
