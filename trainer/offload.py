@@ -19,12 +19,12 @@ from trainer import models
 HOME = torch.device("cpu")
 
 
-def cached_encoders(base: models.BaseModel, training) -> dict[str, torch.nn.Module]:
-    """The frozen modules whose every output this run has cached, by name."""
+def cached_encoders(base: models.BaseModel, latents: str, text: str) -> dict[str, torch.nn.Module]:
+    """The frozen modules whose every output this run has cached (cache modes of latents and text), by name."""
     modules = {}
-    if training.cache_latents != "off":
+    if latents != "off":
         modules["vae"] = base.vae
-    if training.cache_text_encoder_outputs != "off":
+    if text != "off":
         modules |= {name: encoder for (_, name), (_, encoder) in zip(models.TEXT_ENCODER_NAMES, base.text_encoders)}
     return modules
 

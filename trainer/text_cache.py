@@ -22,10 +22,18 @@ DEFAULT_ROOT = tensor_store.CACHE_ROOT / "text"
 ENCODE_BATCH = 64  # captions through the text encoders at once while filling the cache
 
 
+def mode(cfg) -> str:
+    """training.cache_text_encoder_outputs, with `auto` resolved: memory when every caption's output stays the same all run, else off."""
+    configured = cfg.training.cache_text_encoder_outputs
+    if configured != "auto":
+        return configured
+    return "off" if cfg.data.shuffle_caption or cfg.method.train_text_encoder else "memory"
+
+
 def check(cfg) -> None:
     """Refuse what cannot be cached, naming both fields (sd-scripts refuses the same pairs)."""
     mode = cfg.training.cache_text_encoder_outputs
-    if mode == "off":
+    if mode in ("off", "auto"):
         return
     if cfg.data.shuffle_caption:
         raise ConfigError(

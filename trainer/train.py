@@ -1,8 +1,9 @@
-"""The training loop: fine-tune an adapter on a frozen Stable Diffusion XL.
+"""The training loop: fine-tune an adapter on a frozen Stable Diffusion model (SD1.5, SD2.x or SDXL).
 
-Read top to bottom: setup in named steps (models -> method -> optimizer ->
-schedule -> data), then the loop, one diffusion training step per iteration.
-The same code trains the shipped shapes-xl on a laptop CPU and a real SDXL on a GPU.
+Read top to bottom: setup in named steps (data -> models -> method ->
+optimizer -> schedule -> model inputs), then the loop, one diffusion training
+step per iteration. The same code trains the shipped shapes-xl on a laptop
+CPU and a real SDXL on a GPU.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class TrainingData:
     placements: list[Placement]  # (N,)
     time_ids: torch.Tensor  # (N, 6)
     by_bucket: list[torch.Tensor]  # the dataset indices of each bucket's images: every batch draws from one
+
+    @property
+    def bucket_counts(self) -> dict[tuple[int, int], int]:
+        """Images (with repeats) per bucket (width, height)."""
+        return {self.placements[int(indices[0])].bucket: len(indices) for indices in self.by_bucket}
 
     @property
     def captions(self) -> list[str]:
@@ -133,7 +139,7 @@ def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Froz
         batch = next(batches)
         return [captions.at_step(data.examples[i].caption, options, seed, batch, i) for i in idx.tolist()]
 
-    mode = cfg.training.cache_text_encoder_outputs
+    mode = text_cache.mode(cfg)
     if mode == "off":
 
         def encode(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -151,15 +157,17 @@ def due(step: int, every: int, total: int) -> bool:
     return every > 0 and (step % every == 0 or step == total)
 
 
-def total_steps(training: configs.Frozen, images: int, processes: int = 1) -> int:
+def total_steps(training: configs.Frozen, bucket_sizes: list[int], processes: int = 1) -> int:
     """Optimizer steps of the run: max_steps, or epochs counted as sd-scripts counts them.
 
-    With N processes a batch is N × batch_size images, and the count is one
-    process's with N× the batch (sd-scripts instead stretches integer warmup by N).
+    An epoch is ceil(n / batch) batches of each bucket of n images (one bucket
+    without data.buckets). With N processes a batch is N × batch_size images,
+    and the count is one process's with N× the batch (sd-scripts instead
+    stretches integer warmup by N).
     """
     if training.epochs is None:
         return training.max_steps
-    batches_per_epoch = math.ceil(images / (training.batch_size * processes))
+    batches_per_epoch = sum(math.ceil(n / (training.batch_size * processes)) for n in bucket_sizes)
     return training.epochs * math.ceil(batches_per_epoch / training.gradient_accumulation)
 
 
@@ -204,7 +212,9 @@ def train(
         generator = torch.Generator().manual_seed(training.seed)  # noise and timesteps
         device = pick_device()
 
-        # 1. models: the frozen base
+        # 1. data: every image and caption read and checked before anything heavy loads
+        data = prepare_data(cfg.data)
+        # 2. models: the frozen base
         base = load_model(cfg.model, device)
         noise_scheduler = base.noise_scheduler
         prediction_type = models.prediction_type(base, training.prediction_type)
@@ -213,20 +223,18 @@ def train(
             base.unet.enable_gradient_checkpointing()
         else:
             base.unet.disable_gradient_checkpointing()
-        # 2. method: the trainable adapter on the UNet (and the text encoders, if they train)
+        # 3. method: the trainable adapter on the UNet (and the text encoders, if they train)
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
         precision = Precision(training.mixed_precision, device, training.full_bf16)
         params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
         processes.same_start(params)
         param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder", "params", "lr"}]
-        # 3. optimizer, and the schedules it allows
+        # 4. optimizer, and the schedules it allows
         optimizer_kind = OPTIMIZERS[cfg.optimizer.name]
         optimizer_kind.check_schedule(cfg.optimizer, cfg.scheduler)
         optimizer = optimizer_kind.create(param_groups, cfg.optimizer)
-        # 4. data
-        data = prepare_data(cfg.data)
         # 5. schedule: the LR multiplier per optimizer step, over a run whose length may depend on the data
-        total = total_steps(training, len(data), processes.count)
+        total = total_steps(training, [len(bucket) for bucket in data.by_bucket], processes.count)
         lr_scheduler = SCHEDULERS[cfg.scheduler.name].create(optimizer, cfg.scheduler, total)
         resumable = {"adapter": adapter, "optimizer": optimizer, "lr_scheduler": lr_scheduler, "scaler": precision}
         if training.resume:
@@ -235,7 +243,7 @@ def train(
         # 6. model inputs: latents and text conditioning, cached where the encoders are frozen
         encode_latents = latent_encoder(base, data, training, first_batch=completed * training.gradient_accumulation)
         encode_prompts = prompt_encoder(base, data, cfg, first_batch=completed * training.gradient_accumulation)
-        offload = Offload(cached_encoders(base, training), device)  # what the caches made idle waits on the CPU until sampling
+        offload = Offload(cached_encoders(base, training.cache_latents, text_cache.mode(cfg)), device)  # what the caches made idle waits on the CPU until sampling
         offload.park()
 
         @contextmanager
@@ -251,7 +259,7 @@ def train(
 
         def save_adapter() -> None:
             if processes.is_main:
-                adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start))
+                adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts))
 
         def save_state() -> None:
             """A resumable state, and the adapter as of this step: if the run fails later, this one is kept."""

@@ -1,8 +1,11 @@
 """Image folders as sd-scripts reads them: checked in full before training, bucketed, conditioned on the real size."""
 
+import json
+
 import pytest
 import torch
 from PIL import Image
+from safetensors import safe_open
 
 from trainer import config as configs
 from trainer import image_folder
@@ -91,3 +94,9 @@ def test_a_bucketed_run_on_mixed_sizes_finishes(base, tmp_path):
     train(config, tmp_path / "run", EventRecords(events.append), load_model=lambda name, device: base)
     assert events[-1]["type"] == "finished", events[-1]
     assert [e["step"] for e in events if e["type"] == "step"] == [1, 2]
+    # The adapter says what it was trained on, as sd-scripts writes it: 6 images x 2 repeats, in their buckets.
+    with safe_open(tmp_path / "run" / "adapter.safetensors", "pt") as f:
+        metadata = f.metadata()
+    assert metadata["ss_num_train_images"] == "12" and metadata["ss_enable_bucket"] == "True"
+    buckets = json.loads(metadata["ss_bucket_info"])["buckets"].values()
+    assert sum(b["count"] for b in buckets) == 12 and len(buckets) > 1

@@ -37,8 +37,11 @@ def merged(*layers):
 def test_epochs_count_optimizer_steps_as_sd_scripts_does():
     training = configs.load({"training": {"epochs": 3, "batch_size": 4, "gradient_accumulation": 2}}).training
     # 10 images: ceil(10 / 4) = 3 batches per epoch, ceil(3 / 2) = 2 optimizer steps per epoch.
-    assert total_steps(training, 10) == 6
-    assert total_steps(configs.load({"training": {"max_steps": 17}}).training, 10) == 17
+    assert total_steps(training, [10]) == 6
+    # Buckets of 5 and 3 images: ceil(5 / 4) + ceil(3 / 4) = 3 batches per epoch, as batch_indices deals them.
+    assert total_steps(training, [5, 3]) == 6
+    assert total_steps(configs.load({"training": {"epochs": 1, "batch_size": 4}}).training, [5, 3, 1]) == 4
+    assert total_steps(configs.load({"training": {"max_steps": 17}}).training, [10]) == 17
 
 
 def test_batch_order_shuffles_each_epoch_and_is_a_pure_function():

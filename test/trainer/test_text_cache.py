@@ -39,12 +39,20 @@ def test_a_cache_refuses_shuffled_captions_and_trained_text_encoders_naming_both
 
 
 def test_cached_encoders_are_the_ones_parked(base):
-    def parked(**training):
-        return sorted(cached_encoders(base, configs.load({"training": training}).training))
+    def parked(config):
+        cfg = configs.load(config)
+        return sorted(cached_encoders(base, cfg.training.cache_latents, text_cache.mode(cfg)))
 
-    assert parked(cache_latents="off") == []
-    assert parked(cache_latents="memory") == ["vae"]
-    assert parked(cache_latents="off", cache_text_encoder_outputs="disk") == ["text_encoder", "text_encoder_2"]
+    assert parked({"training": {"cache_latents": "off", "cache_text_encoder_outputs": "off"}}) == []
+    assert parked({"training": {"cache_latents": "memory", "cache_text_encoder_outputs": "off"}}) == ["vae"]
+    assert parked({"training": {"cache_latents": "off", "cache_text_encoder_outputs": "disk"}}) == ["text_encoder", "text_encoder_2"]
+
+
+def test_auto_caches_text_in_memory_unless_the_outputs_change_every_step():
+    assert text_cache.mode(configs.load({})) == "memory"
+    assert text_cache.mode(configs.load({"data": {"shuffle_caption": True}})) == "off"
+    assert text_cache.mode(configs.load({"method": {"train_text_encoder": True}})) == "off"
+    assert text_cache.mode(configs.load({"data": {"caption_dropout": 0.2}})) == "memory"  # the empty caption is one more entry
 
 
 def test_offload_brings_modules_back_for_a_while_and_parks_them_again():

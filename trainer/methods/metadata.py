@@ -38,9 +38,10 @@ def legacy_model_hash(path: Path) -> str:
         return hashlib.sha256(f.read(0x10000)).hexdigest()[:8]
 
 
-def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, seconds: float) -> dict[str, str]:
-    """What the run knows about itself, in sd-scripts' keys."""
+def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, seconds: float, buckets: dict[tuple[int, int], int]) -> dict[str, str]:
+    """What the run knows about itself, in sd-scripts' keys; `buckets`: images (with repeats) per (width, height)."""
     training, data = cfg.training, cfg.data
+    images = sum(buckets.values())
     images_seen = steps * training.batch_size * training.gradient_accumulation
     return {
         # sd-scripts names a model given by path by its file or folder name.
@@ -56,7 +57,7 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_lr_warmup_steps": str(cfg.scheduler.warmup_steps),
         "ss_steps": str(steps),
         "ss_max_train_steps": str(steps),
-        "ss_num_epochs": str(training.epochs or math.ceil(images_seen / data.images)),
+        "ss_num_epochs": str(training.epochs or math.ceil(images_seen / images)),
         "ss_batch_size_per_device": str(training.batch_size),
         "ss_gradient_accumulation_steps": str(training.gradient_accumulation),
         "ss_seed": str(training.seed),
@@ -64,7 +65,14 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_noise_offset": str(training.noise_offset),
         "ss_min_snr_gamma": str(training.min_snr_gamma),
         "ss_resolution": str((data.resolution, data.resolution)),
-        "ss_num_train_images": str(data.images),
+        "ss_num_train_images": str(images),
+        "ss_enable_bucket": str(data.buckets),
+        "ss_min_bucket_reso": str(data.bucket_min_side),
+        "ss_max_bucket_reso": str(data.bucket_max_side),
+        "ss_bucket_info": json.dumps({"buckets": {str(i): {"resolution": list(side), "count": n} for i, (side, n) in enumerate(sorted(buckets.items()))}}),
+        "ss_shuffle_caption": str(data.shuffle_caption),
+        "ss_keep_tokens": str(data.keep_tokens),
+        "ss_caption_dropout_rate": str(data.caption_dropout),
         "ss_datasets": json.dumps([{"source": data.source, "concept": data.concept, "path": data.path, "images": data.images, "seed": data.seed, "resolution": data.resolution}]),
         "ss_training_time_seconds": f"{seconds:.1f}",
         "ss_training_finished_at": str(time.time()),

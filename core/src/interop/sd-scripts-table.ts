@@ -378,7 +378,11 @@ function readCycles(r: ArgReader, values: Record<string, string>) {
 
 type CacheMode = 'off' | 'memory' | 'disk'
 /** An off/memory/disk cache as sd-scripts' two flags, `name` and `name`_to_disk. */
-function cacheRow(path: string, name: string): Row {
+/**
+ * A cache's mode as sd-scripts' two flags. `assumeOff`: a file without them gets sd-scripts' default, off;
+ * otherwise tunebook's own default stays (the text-encoder cache's auto trains the same numbers as off, faster).
+ */
+function cacheRow(path: string, name: string, assumeOff = true): Row {
   const disk = `${name}_to_disk`
   return {
     args: [name, disk],
@@ -389,7 +393,7 @@ function cacheRow(path: string, name: string): Row {
     read(r) {
       const on = r.take(name)
       const toDisk = r.take(disk)
-      if (on === undefined && toDisk === undefined) return r.assume(path, 'off', name)
+      if (on === undefined && toDisk === undefined) return assumeOff ? r.assume(path, 'off', name) : undefined
       // sd-scripts turns the cache on when either flag is set.
       r.set(path, toDisk === true ? 'disk' : on === true ? 'memory' : 'off', toDisk === true ? disk : name)
     },
@@ -549,7 +553,7 @@ export const ROWS: readonly Row[] = [
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),
-  cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs'),
+  cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs', false),
   // Always written (sd-scripts would start 8 loader processes without it); a file that leaves it out
   // gets tunebook's own 0, since a process count suits a machine, not a training recipe.
   field('training.dataloader_workers', 'max_data_loader_n_workers'),

@@ -91,10 +91,10 @@ export const TrainingSection = section('How long, in what chunks and how precise
     }),
   ),
   cache_text_encoder_outputs: Type.Optional(
-    Type.Enum(['off', 'memory', 'disk'], {
-      default: 'off',
+    Type.Enum(['auto', 'off', 'memory', 'disk'], {
+      default: 'auto',
       description:
-        'Encode every caption with the frozen text encoders once, before training, instead of every batch (cache_text_encoder_outputs in sd-scripts; disk is cache_text_encoder_outputs_to_disk): memory keeps the outputs for this run; disk also writes them to a cache keyed by the caption text and the encoders\u2019 weights. Once cached, the text encoders wait in CPU memory until sampling, which frees about 1.6 GB of GPU memory for SDXL. Needs frozen text encoders (method.train_text_encoder false) and data.shuffle_caption off; caption_dropout works, its empty caption is cached too.',
+        'Encode every caption with the frozen text encoders once, before training, instead of every batch (cache_text_encoder_outputs in sd-scripts; disk is cache_text_encoder_outputs_to_disk). auto: memory when it can be (frozen text encoders, unshuffled captions), else off; memory keeps the outputs for this run; disk also writes them to a cache keyed by the caption text and the encoders\u2019 weights. Once cached, the text encoders wait in CPU memory until sampling, which frees about 1.6 GB of GPU memory for SDXL. Needs frozen text encoders (method.train_text_encoder false) and data.shuffle_caption off; caption_dropout works, its empty caption is cached too.',
     }),
   ),
   dataloader_workers: Type.Optional(
