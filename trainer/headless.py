@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML, YAMLError
 
 from trainer import config as configs
 from trainer import distributed
@@ -69,10 +69,23 @@ def main(argv: list[str]) -> int:
         distributed.leave()
 
 
+def read_yaml(source: str) -> dict:
+    """YAML 1.2, as the server and the editor read it: `no` and `off` stay strings (YAML 1.1 made them false)."""
+    try:
+        document = YAML(typ="safe", pure=True).load(source)
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise configs.ConfigError(f"{where}not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    if document is not None and not isinstance(document, dict):
+        raise configs.ConfigError(f"the config is a YAML {type(document).__name__}, not a mapping of sections (model, method, ...)")
+    return document or {}
+
+
 def run(config_file: Path, run_dir: Path | None, processes: distributed.Processes) -> int:
     source = config_file.read_text()
     try:
-        config = configs.resolve(yaml.safe_load(source) or {})
+        config = configs.resolve(read_yaml(source))
         if processes.count > 1 and config["training"]["cache_latents"] == "off":
             # Its pixel loader reads whole batches in one process's order; the shares would need a loader each.
             raise configs.ConfigError(f"training.cache_latents: 'off' runs in one process only, not {processes.count}; use memory or disk")

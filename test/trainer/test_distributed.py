@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 from trainer.distributed import Processes
@@ -51,7 +50,7 @@ def train_here(config: dict, run_dir, base) -> list[dict]:
 def two_processes(tmp_path_factory):
     """The headless CLI under `accelerate launch`, 2 processes, batch 2 each: its run folder."""
     folder = tmp_path_factory.mktemp("two")
-    (folder / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    (folder / "config.yaml").write_text(json.dumps(CONFIG))  # JSON is YAML
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
     launch += ["--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port())]
     done = subprocess.run(
