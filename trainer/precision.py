@@ -7,7 +7,9 @@ the gradients scaled back down before the optimizer sees them (a GradScaler);
 bf16 has float32's range and needs none. Full bf16 (sd-scripts' --full_bf16)
 also stores the adapter's weights, and so its gradients and most optimizers'
 state, in bf16: less memory, coarser updates (an update smaller than 1/256 of
-a weight is lost). The saved adapter file is float32 either way.
+a weight is lost). One-dimensional weights (norm scales and shifts, biases)
+stay float32: autocast runs normalisation in float32, and a bf16 norm weight
+there is an error, not a saving. The saved adapter file is float32 either way.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class Precision:
     def store(self, params: list[torch.nn.Parameter]) -> list[torch.nn.Parameter]:
         """The adapter's weights in their training dtype (in place; the same Parameters, so param groups stay valid)."""
         for p in params:
-            p.data = p.data.to(self.weight_dtype)
+            if p.ndim > 1:
+                p.data = p.data.to(self.weight_dtype)
         return params
 
     def autocast(self):

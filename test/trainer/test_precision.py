@@ -19,7 +19,8 @@ def test_full_bf16_keeps_weights_and_gradients_in_bf16():
     assert params == list(layer.parameters())  # the same Parameters: param groups built before stay valid
     with precision.autocast():
         layer(torch.randn(3, 8)).square().mean().backward()
-    assert {p.dtype for p in params} == {p.grad.dtype for p in params} == {torch.bfloat16}
+    assert layer.weight.dtype == layer.weight.grad.dtype == torch.bfloat16
+    assert layer.bias.dtype == torch.float32  # 1-D: norms need float32 under autocast, and a bias is as small
 
 
 def test_without_full_bf16_the_weights_stay_float32():
@@ -41,3 +42,11 @@ def test_a_full_bf16_run_saves_float32_weights_that_bf16_holds(base, tmp_path):
     assert {w.dtype for w in weights.values()} == {torch.float32}
     # Trained in bf16: every saved value survives a round trip through bf16 unchanged.
     assert all(torch.equal(w, w.to(torch.bfloat16).float()) for w in weights.values())
+
+
+def test_full_fine_tuning_runs_in_full_bf16(base, tmp_path):
+    """Full trains the UNet's norms too; autocast runs them in float32, so their weights must stay float32."""
+    events = []
+    config = {**FULL_BF16, "method": {"name": "full"}, "training": {**FULL_BF16["training"], "max_steps": 1}}
+    train(config, tmp_path, EventRecords(events.append), load_model=lambda model, device: base)
+    assert events[-1]["type"] == "finished", events[-1]
