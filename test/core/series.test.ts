@@ -52,6 +52,9 @@ describe('foldEvents', () => {
     expect(after.loss).toBe(loss)
     expect(loss.length).toBe(9)
     expect(foldEvents(after, [])).toBe(after)
+    // Scores and frames are few: copied when they grow, so readers that compare by identity see them change.
+    const samples = after.samples
+    expect(foldEvents(after, events.slice(-2, -1)).samples).not.toBe(samples)
   })
 })
 

@@ -12,15 +12,16 @@ export class RunState implements RunListener {
   readonly #listedStatus: RunStatus = 'queued'
   /**
    * Everything drawn of the run, folded from its events: each batch appends,
-   * nothing is re-derived from the start. Its series grow in place, so they
-   * are read through getters below: a reader depends on `view`, which is a
-   * new object after every batch, not on the arrays, which stay the same.
+   * nothing is re-derived from the start. Its per-step series grow in place,
+   * so they are read through getters below: a reader depends on `view`, which
+   * is a new object after every batch, not on those arrays, which stay the same.
    */
   view = $state.raw<RunView>(emptyView())
   /** Size of the saved adapter, asked of the server once the run has finished. */
   adapterBytes = $state<number | undefined>()
   #smoother = new Smoother()
-  #received = false
+  /** Whether any event came: until then the run list's status shows. */
+  #received = $state(false)
 
   status = $derived(this.#received ? this.view.status : this.#listedStatus)
   progress = $derived(progressOf(this.view))

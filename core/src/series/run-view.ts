@@ -1,10 +1,12 @@
 // Everything the workbench draws of one run, folded from its events one batch
 // at a time. A run of 100k steps receives one step per message, so the fold
-// appends in place: re-deriving every series from all events, or even copying
-// its arrays, costs O(n) per message, and copies of arrays that large go to
-// the garbage collector's large-object space, whose collections made long
-// runs stutter. Each fold returns a new view object, so reactive readers see
-// the change; the arrays inside are the same ones, grown.
+// appends the per-step series (loss, LR, gradient norm) in place:
+// re-deriving them from all events, or even copying them, costs O(n) per
+// message, and copies of arrays that large go to the garbage collector's
+// large-object space, whose collections made long runs stutter. Each fold
+// returns a new view object, so reactive readers of the view see the change.
+// The few-point series (scores, sample frames) are copied when they grow, so
+// a reader that compares them by identity sees that too.
 import { statusAfter, type RunEvent, type RunStatus, type SampleEvent } from '../protocol.ts'
 import type { Point } from './loss.ts'
 
@@ -79,7 +81,7 @@ export const emptyView = (): RunView => ({
 const GROUPS = ['unet', 'text encoder']
 const groupLabel = (i: number) => GROUPS[i] ?? `group ${i + 1}`
 
-/** `view` with `events` appended: a new object around the same, grown, arrays. */
+/** `view` with `events` appended: a new object; per-step series grown in place, the few-point ones copied. */
 export function foldEvents(view: RunView, events: readonly RunEvent[]): RunView {
   if (!events.length) return view
   const next = { ...view, last: { ...view.last } }
@@ -113,11 +115,11 @@ export function foldEvents(view: RunView, events: readonly RunEvent[]): RunView 
         next.seconds = e.seconds
         break
       case 'eval':
-        next.fidelity.push({ step: e.step, value: e.fidelity })
-        if (e.retention !== undefined) next.retention.push({ step: e.step, value: e.retention })
+        next.fidelity = [...next.fidelity, { step: e.step, value: e.fidelity }]
+        if (e.retention !== undefined) next.retention = [...next.retention, { step: e.step, value: e.retention }]
         break
       case 'sample':
-        next.samples.push(sampleFrame(e))
+        next.samples = [...next.samples, sampleFrame(e)]
         break
     }
   }
