@@ -17,7 +17,7 @@ export { OPTIMIZERS, type OptimizerName } from './sections/optimizer.ts'
 export { CONCEPTS, DATA_SOURCES } from './sections/data.ts'
 export { SAMPLERS } from './sections/sample.ts'
 export { SCHEDULERS, type SchedulerName } from './sections/scheduler.ts'
-export { names, type RegistryEntry } from './sections/section.ts'
+export { type RegistryEntry } from './sections/section.ts'
 
 export const TrainConfigSchema = Type.Object(
   {

@@ -1,7 +1,7 @@
 // The data section and its two registries: where images come from (trainer/datasets.py DATASETS)
 // and which concept of the shapes world to draw (trainer/shapes/concepts.py CONCEPTS).
 import Type from 'typebox'
-import { type RegistryEntry, describeChoices, names, section } from './section.ts'
+import { type RegistryEntry, choice, section } from './section.ts'
 
 export const DATA_SOURCES = {
   shapes: {
@@ -31,21 +31,8 @@ export const CONCEPTS = {
 } satisfies Record<string, RegistryEntry>
 
 export const DataSection = section('Where the training images and captions come from.', {
-  source: Type.Optional(
-    Type.Enum(names(DATA_SOURCES), {
-      default: 'shapes',
-      description: describeChoices('Where images come from.', DATA_SOURCES),
-    }),
-  ),
-  concept: Type.Optional(
-    Type.Enum(names(CONCEPTS), {
-      default: 'base',
-      description: describeChoices(
-        'With source shapes: which concept the dataset shows. A LoRA usually teaches one new concept from 10 to 40 images.',
-        CONCEPTS,
-      ),
-    }),
-  ),
+  source: choice(DATA_SOURCES, 'shapes', 'Where images come from.'),
+  concept: choice(CONCEPTS, 'base', 'With source shapes: which concept the dataset shows. A LoRA usually teaches one new concept from 10 to 40 images.'),
   path: Type.Optional(
     Type.String({
       default: '',

@@ -2,7 +2,7 @@
 // trainer/methods/__init__.py is keyed by exactly these names (test/trainer/test_registries.py).
 // Every method is a LyCORIS algorithm; each field says which methods read it.
 import Type from 'typebox'
-import { type RegistryEntry, describeChoices, names, nullable, section } from './section.ts'
+import { type RegistryEntry, choice, nullable, section } from './section.ts'
 
 export const METHODS = {
   lora: {
@@ -65,12 +65,7 @@ export const METHODS = {
 export type MethodName = keyof typeof METHODS
 
 export const MethodSection = section('The adapter that is trained on top of the frozen base model.', {
-  name: Type.Optional(
-    Type.Enum(names(METHODS), {
-      default: 'lora',
-      description: describeChoices('Fine-tuning method.', METHODS),
-    }),
-  ),
+  name: choice(METHODS, 'lora', 'Fine-tuning method.'),
   rank: Type.Optional(
     Type.Integer({
       minimum: 1,

@@ -1,7 +1,7 @@
 // The optimizer section and the registry of optimizer names: one row per choice.
 // trainer/optimizers.py is keyed by exactly these names (test/trainer/test_registries.py).
 import Type from 'typebox'
-import { describeChoices, names, section, type RegistryEntry } from './section.ts'
+import { choice, section, type RegistryEntry } from './section.ts'
 
 /** An optimizer row. `adaptive` ones choose their own step size: a schedule preview shows a multiplier, not the LR. */
 export interface OptimizerEntry extends RegistryEntry {
@@ -68,12 +68,7 @@ export const OPTIMIZERS = {
 export type OptimizerName = keyof typeof OPTIMIZERS
 
 export const OptimizerSection = section('How gradients turn into weight updates.', {
-  name: Type.Optional(
-    Type.Enum(names(OPTIMIZERS), {
-      default: 'adamw',
-      description: describeChoices('Optimizer.', OPTIMIZERS),
-    }),
-  ),
+  name: choice(OPTIMIZERS, 'adamw', 'Optimizer.'),
   lr: Type.Optional(
     Type.Number({
       exclusiveMinimum: 0,

@@ -1,7 +1,7 @@
 // The sample section: images drawn during a run, like sd-scripts' sample prompts.
 // trainer/sampling.py SAMPLERS is keyed by exactly these sampler names.
 import Type from 'typebox'
-import { type RegistryEntry, describeChoices, names, section } from './section.ts'
+import { type RegistryEntry, choice, section } from './section.ts'
 
 export const SAMPLERS = {
   euler: { label: 'Euler', summary: 'SDXL\u2019s default sampler; simple and predictable.' },
@@ -47,7 +47,5 @@ export const SampleSection = section('Images drawn from the model while it train
       description: 'Classifier-free guidance: how strongly the image follows the prompt (1: not at all beyond the model\u2019s own guess). SDXL uses 5 to 8.',
     }),
   ),
-  sampler: Type.Optional(
-    Type.Enum(names(SAMPLERS), { default: 'euler', description: describeChoices('The diffusers scheduler that draws.', SAMPLERS) }),
-  ),
+  sampler: choice(SAMPLERS, 'euler', 'The diffusers scheduler that draws.'),
 })

@@ -2,7 +2,7 @@
 // trainer/schedulers.py is keyed by exactly these names (test/trainer/test_registries.py);
 // core/src/schedules/ computes the same curves for previews.
 import Type from 'typebox'
-import { describeChoices, names, section, type RegistryEntry } from './section.ts'
+import { choice, section, type RegistryEntry } from './section.ts'
 
 export const SCHEDULERS = {
   constant: {
@@ -69,12 +69,7 @@ const stepsOrRatio = (description: string, fallback: number) =>
   )
 
 export const SchedulerSection = section('How the learning rate changes over the run (a multiplier on optimizer.lr per optimizer step).', {
-  name: Type.Optional(
-    Type.Enum(names(SCHEDULERS), {
-      default: 'constant',
-      description: describeChoices('LR scheduler.', SCHEDULERS),
-    }),
-  ),
+  name: choice(SCHEDULERS, 'constant', 'LR scheduler.'),
   warmup_steps: stepsOrRatio(
     'Warmup: optimizer steps over which the multiplier ramps linearly from 0 to 1 before the schedule starts. An integer is a step count; a number between 0 and 1 is a ratio of the run (int(ratio × steps), as sd-scripts reads lr_warmup_steps). Warmup steadies the first updates; 5-10% is common. Schedules without a warmup phase (constant, piecewise_constant, rex) reject it.',
     0,

@@ -8,11 +8,16 @@ export interface RegistryEntry {
   summary: string
 }
 
-export const names = <T extends object>(registry: T) => Object.keys(registry) as (keyof T & string)[]
+const names = <T extends object>(registry: T) => Object.keys(registry) as (keyof T & string)[]
 
-/** The description of a `name` enum: what each choice is, for hover docs. */
-export const describeChoices = (lead: string, registry: Record<string, RegistryEntry>) =>
-  lead + ' ' + Object.values(registry).map((e) => `${e.label}: ${e.summary}`).join(' ')
+/** A field that picks one entry of a registry; its description, the hover docs, teaches every choice. */
+export const choice = <T extends Record<string, RegistryEntry>>(registry: T, fallback: keyof T & string, lead: string) =>
+  Type.Optional(
+    Type.Enum(names(registry), {
+      default: fallback,
+      description: lead + ' ' + Object.values(registry).map((e) => `${e.label}: ${e.summary}`).join(' '),
+    }),
+  )
 
 /** A config section: a closed mapping whose every field is optional with a default. */
 export const section = <P extends Record<string, any>>(description: string, properties: P) =>
