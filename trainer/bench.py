@@ -42,7 +42,7 @@ SKIP = 10  # warm-up steps left out of every timing
 def ours(base: models.BaseModel, run_dir: Path) -> float:
     """Steps/s of train() after warm-up, from its own step events."""
     events: list[dict] = []
-    train(CONFIG, run_dir, EventRecords(events.append), load_model=lambda name, device: base)
+    train(CONFIG, run_dir, EventRecords(events.append), load_model=lambda *_: base)
     steps = [e for e in events if e["type"] == "step"]
     if not steps:
         raise RuntimeError(f"the benchmark run did not train: {events[-1]}")

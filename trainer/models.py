@@ -75,15 +75,18 @@ class BaseModel:
         return conditioning
 
 
-def load(name: str, device: torch.device) -> BaseModel:
-    """The frozen base model of the config's `model`, on `device`."""
+def load(name: str, device: torch.device, dtype: torch.dtype = torch.float32) -> BaseModel:
+    """The frozen base model of the config's `model`, on `device`, its UNet and text encoders stored as `dtype`.
+
+    The VAE stays float32 in any case: in fp16 its activations overflow (sd-scripts' --no_half_vae).
+    """
     path = resolve(name)
     model = assemble(path, *single_file.load_components(path)) if path.suffix in single_file.READERS else from_folder(name, path)
     # The base model is frozen: only the adapter the method adds will train.
     for module in (model.vae, model.unet, *(encoder for _, encoder in model.text_encoders)):
         module.requires_grad_(False)
         module.eval()
-        module.to(device)
+        module.to(device, torch.float32 if module is model.vae else dtype)
     return model
 
 

@@ -192,7 +192,7 @@ def train(
     config: dict,
     run_dir: Path,
     events: Events,
-    load_model: Callable[[str, torch.device], models.BaseModel] = models.load,
+    load_model: Callable[[str, torch.device, torch.dtype], models.BaseModel] = models.load,
     processes: Processes = Processes(),
 ) -> None:
     """Train one adapter as `config` says, report through `events`, save to run_dir/adapter.safetensors.
@@ -214,8 +214,9 @@ def train(
 
         # 1. data: every image and caption read and checked before anything heavy loads
         data = prepare_data(cfg.data)
-        # 2. models: the frozen base
-        base = load_model(cfg.model, device)
+        # 2. models: the frozen base, stored in 16 bits on a GPU with mixed precision
+        precision = Precision(training.mixed_precision, device, training.full_bf16)
+        base = load_model(cfg.model, device, precision.frozen_dtype)
         noise_scheduler = base.noise_scheduler
         prediction_type = models.prediction_type(base, training.prediction_type)
         # The worker keeps models loaded between runs: set, never assume, per-run switches.
@@ -225,7 +226,6 @@ def train(
             base.unet.disable_gradient_checkpointing()
         # 3. method: the trainable adapter on the UNet (and the text encoders, if they train)
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
-        precision = Precision(training.mixed_precision, device, training.full_bf16)
         params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
         processes.same_start(params)
         param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder", "params", "lr"}]
@@ -277,7 +277,7 @@ def train(
             sample, score = due(step, cfg.sample.every, total), due(step, cfg.eval.every, total)
             if not (sample or score) or not processes.is_main:
                 return
-            with offload.restored(), as_saved():
+            with offload.restored(), as_saved(), precision.sampling():
                 if sample:
                     events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
                 if score:

@@ -48,14 +48,14 @@ class ModelCache:
     """The last base model loaded, kept for the next run that asks for the same folder."""
 
     def __init__(self):
-        self._key: tuple[Path, str] | None = None
+        self._key: tuple[Path, str, torch.dtype] | None = None
         self._model: models.BaseModel | None = None
 
-    def load(self, name: str, device: torch.device) -> models.BaseModel:
-        key = (models.resolve(name), str(device))
+    def load(self, name: str, device: torch.device, dtype: torch.dtype) -> models.BaseModel:
+        key = (models.resolve(name), str(device), dtype)
         if key != self._key:
             self._model = None  # free the old one before loading the next
-            self._model = models.load(name, device)
+            self._model = models.load(name, device, dtype)
             self._key = key
         return self._model
 

@@ -62,6 +62,6 @@ def test_peak_flops_by_card_name(name, peak):
 def test_training_keeps_sdpa_attention(base, tmp_path):
     """diffusers' default attention is PyTorch's scaled_dot_product_attention; nothing in a run switches it off."""
     events = []
-    train({"data": {"images": 2}, "training": {"max_steps": 1, "batch_size": 2}}, tmp_path, EventRecords(events.append), load_model=lambda model, device: base)
+    train({"data": {"images": 2}, "training": {"max_steps": 1, "batch_size": 2}}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     assert all(isinstance(p, AttnProcessor2_0) for p in base.unet.attn_processors.values())

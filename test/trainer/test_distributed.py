@@ -41,7 +41,7 @@ def events_of(run_dir) -> list[dict]:
 
 def train_here(config: dict, run_dir, base) -> list[dict]:
     events = []
-    train(config, run_dir, EventRecords(events.append), load_model=lambda model, device: base)
+    train(config, run_dir, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     return events
 

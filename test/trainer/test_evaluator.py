@@ -58,6 +58,6 @@ def test_a_star_lora_raises_fidelity(base, tmp_path):
         "eval": {"every": 50, "prompts": 16},
     }
     events = []
-    train(config, tmp_path, EventRecords(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     before, after = [e["fidelity"] for e in events if e["type"] == "eval"]
     assert after >= before + 0.2, f"fidelity {before} -> {after}"

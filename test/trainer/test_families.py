@@ -112,8 +112,8 @@ def run(folder: Path, run_dir: Path, **method) -> Recorder:
     """Two LoRA steps on 32px shapes through models.load, as a config naming the folder runs."""
     recorder = Recorder()
 
-    def load(name, device):
-        recorder.base = models.load(name, device)
+    def load(name, device, dtype):
+        recorder.base = models.load(name, device, dtype)
         return recorder.base
 
     config = {

@@ -41,7 +41,7 @@ def test_every_problem_is_reported_by_name_before_any_step(base, tmp_path):
     events = []
     config = {"data": {"source": "folder", "path": str(tmp_path), "resolution": 32}, "training": {"max_steps": 2}}
     (tmp_path.parent / "run").mkdir(exist_ok=True)
-    train(config, tmp_path.parent / "run", EventRecords(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path.parent / "run", EventRecords(events.append), load_model=lambda *_: base)
     assert [e["type"] for e in events] == ["failed"]  # no started, no step
     error = events[0]["error"]
     assert "3 problem(s)" in error
@@ -91,7 +91,7 @@ def test_a_bucketed_run_on_mixed_sizes_finishes(base, tmp_path):
         "training": {"max_steps": 2, "batch_size": 2, "cache_latents": "off"},
     }
     (tmp_path / "run").mkdir()
-    train(config, tmp_path / "run", EventRecords(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path / "run", EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     assert [e["step"] for e in events if e["type"] == "step"] == [1, 2]
     # The adapter says what it was trained on, as sd-scripts writes it: 6 images x 2 repeats, in their buckets.

@@ -48,7 +48,7 @@ class Recorder(EventRecords):
 
 def run(base, run_dir, method: dict):
     recorder = Recorder(base)
-    train({**RUN, "method": method}, run_dir, recorder, load_model=lambda name, device: base)
+    train({**RUN, "method": method}, run_dir, recorder, load_model=lambda *_: base)
     return recorder
 
 
@@ -130,7 +130,7 @@ def test_text_encoders_train_with_their_own_lr(base, fresh, tmp_path):
 )
 def test_bad_method_config_fails_naming_the_field(method, field, message, base, tmp_path):
     events = []
-    train({**RUN, "method": method}, tmp_path, EventRecords(events.append), load_model=lambda name, device: base)
+    train({**RUN, "method": method}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert [e["type"] for e in events] == ["failed"]
     assert field in events[0]["error"] and message in events[0]["error"], events[0]["error"]
 

@@ -35,7 +35,7 @@ def test_trains_a_few_steps_through_train(name, base, tmp_path):
     events = []
     config = {"optimizer": {"name": name}, "data": {"images": 2}, "training": {"max_steps": 3, "batch_size": 2}}
     before = {k: v.clone() for k, v in base.unet.state_dict().items()}
-    train(config, tmp_path, EventRecords(events.append), load_model=lambda model, device: base)
+    train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     steps = [e for e in events if e["type"] == "step"]
     assert len(steps) == 3
@@ -184,6 +184,6 @@ def test_adafactor_at_its_defaults_reports_a_serialisable_step_size(base, tmp_pa
 
     events = []
     config = {"data": {"images": 4}, "optimizer": {"name": "adafactor", "relative_step": True, "scale_parameter": True}, "training": {"max_steps": 2, "batch_size": 2}}
-    train(config, tmp_path, EventRecords(lambda e: events.append(json.loads(json.dumps(e)))), load_model=lambda name, device: base)
+    train(config, tmp_path, EventRecords(lambda e: events.append(json.loads(json.dumps(e)))), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     assert all(e["effective_lrs"][0] > 0 for e in events if e["type"] == "step")

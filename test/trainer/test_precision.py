@@ -36,7 +36,7 @@ def test_full_bf16_needs_bf16_mixed_precision(mode):
 
 def test_a_full_bf16_run_saves_float32_weights_that_bf16_holds(base, tmp_path):
     events = []
-    train(FULL_BF16, tmp_path, EventRecords(events.append), load_model=lambda model, device: base)
+    train(FULL_BF16, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     weights = load_file(tmp_path / "adapter.safetensors")
     assert {w.dtype for w in weights.values()} == {torch.float32}
@@ -48,5 +48,32 @@ def test_full_fine_tuning_runs_in_full_bf16(base, tmp_path):
     """Full trains the UNet's norms too; autocast runs them in float32, so their weights must stay float32."""
     events = []
     config = {**FULL_BF16, "method": {"name": "full"}, "training": {**FULL_BF16["training"], "max_steps": 1}}
-    train(config, tmp_path, EventRecords(events.append), load_model=lambda model, device: base)
+    train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
+
+
+def test_a_base_stored_in_bf16_trains_samples_and_scores(base, tmp_path, monkeypatch):
+    """On a GPU with mixed precision the frozen base is stored in 16 bits (sd-scripts does the same);
+    here the CPU is told to do it too, and the whole run works: training, samples and scores."""
+    import copy
+
+    from trainer import models
+
+    monkeypatch.setattr(Precision, "frozen_dtype", property(lambda self: self.dtype or torch.float32))
+    asked = []
+
+    def load_in(name, device, dtype):
+        asked.append(dtype)
+        half = copy.deepcopy(base)
+        for module in (half.unet, half.text_encoder, half.text_encoder_2):
+            module.to(dtype=dtype)
+        return half
+
+    events = []
+    config = {**FULL_BF16, "training": {**FULL_BF16["training"], "full_bf16": False}, "sample": {"every": 2, "steps": 2, "prompts": [{"prompt": "a red star"}]}, "eval": {"every": 2, "prompts": 1, "steps": 2}}
+    train(config, tmp_path, EventRecords(events.append), load_model=load_in)
+    assert asked == [torch.bfloat16]
+    assert events[-1]["type"] == "finished", events[-1]
+    assert [e["type"] for e in events].count("sample") == 2 and [e["type"] for e in events].count("eval") == 2
+    assert {w.dtype for w in load_file(tmp_path / "adapter.safetensors").values()} == {torch.float32}
+    assert models.load.__defaults__ == (torch.float32,)  # a CPU run keeps float32 unless told otherwise

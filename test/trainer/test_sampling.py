@@ -8,7 +8,7 @@ PROMPTS = [{"prompt": "a large red star in the center on a white background", "s
 
 def run(config, tmp_path, base):
     events = []
-    train(config, tmp_path, EventRecords(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     return events
 
 

@@ -21,7 +21,7 @@ def run(base, tmp_path, config, stop_after=None, name="run"):
     recorder = EventRecords(events.append, should_stop=lambda: stop_after is not None and sum(e["type"] == "step" for e in events) >= stop_after)
     run_dir = tmp_path / name
     run_dir.mkdir()
-    train(config, run_dir, recorder, load_model=lambda name, device: base)
+    train(config, run_dir, recorder, load_model=lambda *_: base)
     assert events[-1]["type"] in {"finished", "cancelled"}, events[-1]
     return events
 
@@ -122,7 +122,7 @@ def test_resume_refuses_a_different_config(base, tmp_path):
 def run_failing(base, tmp_path, config):
     events = []
     (tmp_path / "failing").mkdir(exist_ok=True)
-    train(config, tmp_path / "failing", EventRecords(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path / "failing", EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "failed"
     return events
 
@@ -151,7 +151,7 @@ def test_a_failed_run_keeps_the_adapter_of_its_last_good_state(base, tmp_path):
     config = merged(SMALL, {"optimizer": {"lr": 10.0, "weight_decay": 0.0}, "training": {"max_steps": 50, "save_state_every": 1}})
     (tmp_path / "diverges").mkdir()
     events = []
-    train(config, tmp_path / "diverges", EventRecords(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path / "diverges", EventRecords(events.append), load_model=lambda *_: base)
     failed = events[-1]
     assert failed["type"] == "failed" and re.search(r"the (loss|gradients) became (nan|inf)", failed["error"]), failed
     with safe_open(tmp_path / "diverges" / "adapter.safetensors", "pt") as f:

@@ -83,7 +83,7 @@ def run(base, tmp_path, name, training, data=None, sample_every=0):
 
     (tmp_path / name).mkdir()
     config = {"data": {"images": 4, **(data or {})}, "training": {"max_steps": 2, "batch_size": 2, "seed": 1, **training}, "sample": {"every": sample_every, "steps": 2, "prompts": [{"prompt": "a red circle"}]}}
-    train(config, tmp_path / name, Recorder(events.append), load_model=lambda name, device: base)
+    train(config, tmp_path / name, Recorder(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     return [e["loss"] for e in events if e["type"] == "step"], where
 

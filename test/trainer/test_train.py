@@ -83,7 +83,7 @@ def run(base, tmp_path_factory):
     before = unet_output(base.unet)
     recorder = Recorder(base)
     recorder.base_loss = fixed_batch_loss(base)
-    train(CONFIG, run_dir, recorder, load_model=lambda name, device: base)
+    train(CONFIG, run_dir, recorder, load_model=lambda *_: base)
     return run_dir, recorder, before
 
 
@@ -105,7 +105,7 @@ def test_loss_goes_down(run):
 def test_same_seed_same_run(run, base, tmp_path):
     _, recorder, _ = run
     again = Recorder(base)
-    train({**CONFIG, "training": {**CONFIG["training"], "max_steps": 3}}, tmp_path, again, load_model=lambda name, device: base)
+    train({**CONFIG, "training": {**CONFIG["training"], "max_steps": 3}}, tmp_path, again, load_model=lambda *_: base)
     losses = lambda r: [e["loss"] for e in r.events if e["type"] == "step"][:3]  # noqa: E731
     assert losses(again) == losses(recorder)
 
@@ -152,7 +152,7 @@ def test_diffusers_reads_the_adapter_as_a_kohya_lora(run, base):
 
 def test_cancel_stops_after_the_current_step(base, tmp_path):
     recorder = Recorder(base, stop_after=3)
-    train(CONFIG, tmp_path, recorder, load_model=lambda name, device: base)
+    train(CONFIG, tmp_path, recorder, load_model=lambda *_: base)
     assert [e["type"] for e in recorder.events] == ["started", "step", "step", "step", "cancelled"]
     assert recorder.events[-1]["step"] == 3
     # Cancel saves a resumable state, and the adapter as of step 3 for whoever wants it.
