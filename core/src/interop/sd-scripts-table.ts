@@ -493,7 +493,11 @@ const evalRow: Row = {
 
 const modelRow: Row = {
   args: ['pretrained_model_name_or_path'],
-  write: (config, options) => [arg('pretrained_model_name_or_path', options.modelPath ?? modelPath(config.model))],
+  // The config names a model, not its family; the family picks sd-scripts' script, so say which is which.
+  write: (config, options) => [
+    arg('pretrained_model_name_or_path', options.modelPath ?? modelPath(config.model)),
+    note("model: the script named here is SDXL's; for an SD1.x or SD2.x model run train_network.py instead (SD2.x: add --v2)"),
+  ],
   read(r) {
     const path = r.take('pretrained_model_name_or_path')
     if (path) r.set('model', String(path).replace(/^models\/(?=[^/]+$)/, ''), 'pretrained_model_name_or_path')
