@@ -1,12 +1,11 @@
-// End-to-end setup: the real server with the real Python trainer worker over
-// this repository (a temporary runs/ folder), and Debian's Chromium driven by
+// End-to-end setup: the real server and Debian's Chromium driven by
 // playwright-core. No browser is ever downloaded.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startServer, type TunebookServer } from '../../server/src/app.ts'
-import { repo } from '../server/harness.ts'
+import { fakeWorker, repo } from '../server/harness.ts'
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -21,21 +20,35 @@ export const CHROMIUM_ARGS = [
 export interface World {
   server: TunebookServer
   browser: Browser
+  /** The project folder the server serves: the repository, or a scratch copy. */
+  root: string
   runsDir: string
   workerLog: string[]
   page(path?: string): Promise<Page>
   close(): Promise<void>
 }
 
-export async function startWorld(): Promise<World> {
+/**
+ * By default the server runs over this repository with the real Python trainer
+ * worker (runs go to a temporary folder). `scratch`: over a temporary project
+ * of its own (lessons copied, notebooks/ empty) with the fake worker, for tests
+ * of the workbench that write notebooks but train nothing; the repository stays clean.
+ */
+export async function startWorld({ scratch = false } = {}): Promise<World> {
   const runsDir = mkdtempSync(join(tmpdir(), 'tunebook-e2e-runs-'))
+  const root = scratch ? mkdtempSync(join(tmpdir(), 'tunebook-e2e-project-')) : repo
+  if (scratch) {
+    cpSync(join(repo, 'lessons'), join(root, 'lessons'), { recursive: true })
+    symlinkSync(join(repo, 'dist'), join(root, 'dist'))
+  }
   const workerLog: string[] = []
-  const server = await startServer({ root: repo, runsDir, port: 0, host: '127.0.0.1', workerLog: (t) => workerLog.push(t) })
+  const server = await startServer({ root, runsDir, port: 0, host: '127.0.0.1', workerLog: (t) => workerLog.push(t), ...(scratch && { workerCommand: fakeWorker }) })
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
   const pages: Page[] = []
   return {
     server,
     browser,
+    root,
     runsDir,
     workerLog,
     async page(path = '#lessons/welcome.md') {
@@ -49,6 +62,7 @@ export async function startWorld(): Promise<World> {
       await browser.close()
       await server.close()
       rmSync(runsDir, { recursive: true, force: true })
+      if (scratch) rmSync(root, { recursive: true, force: true })
     },
   }
 }

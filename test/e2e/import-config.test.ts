@@ -2,38 +2,25 @@
 // "Import sd-scripts / kohya_ss config" takes a real kohya_ss preset and adds a
 // train cell with the imported YAML, saved to disk; a broken file shows an
 // error naming it. A project folder of its own keeps the repository clean.
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { parseNotebook } from '../../core/src/notebook.ts'
-import { startServer, type TunebookServer } from '../../server/src/app.ts'
-import { fakeWorker, repo } from '../server/harness.ts'
-import { CHROMIUM_ARGS } from './browser.ts'
+import { repo } from '../server/harness.ts'
+import { startWorld, type World } from './browser.ts'
 
 const PRESET = join(repo, 'test/fixtures/interop/kohya_ss-SDXL-LoHA-AI_Characters-v1.0.json')
 
-let root: string
-let server: TunebookServer
-let browser: Browser
+let world: World
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'tunebook-e2e-import-'))
-  cpSync(join(repo, 'lessons'), join(root, 'lessons'), { recursive: true })
-  symlinkSync(join(repo, 'dist'), join(root, 'dist'))
-  server = await startServer({ root, port: 0, host: '127.0.0.1', workerCommand: fakeWorker, workerLog: () => {} })
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  world = await startWorld({ scratch: true })
 })
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  rmSync(root, { recursive: true, force: true })
+  await world?.close()
 })
 
 it('imports a kohya_ss preset into a notebook as a train cell, and names a broken file', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`))
-  await page.goto(`${server.url}/#lessons/welcome.md`)
+  const page = await world.page()
   await page.locator('[data-testid="new-notebook"]').click()
   await page.locator('[data-testid="title-input"]').fill('Imported')
   await page.locator('[data-testid="title-submit"]').click()
@@ -55,7 +42,7 @@ it('imports a kohya_ss preset into a notebook as a train cell, and names a broke
 
   // Saved: the notebook on disk holds the cell, the not-imported list at its top.
   await expect.poll(() => page.locator('[data-testid="save-state"]').getAttribute('data-state')).toBe('saved')
-  const saved = parseNotebook(readFileSync(join(root, 'notebooks/imported.md'), 'utf8')).cells.find((c) => c.kind === 'train')!
+  const saved = parseNotebook(readFileSync(join(world.root, 'notebooks/imported.md'), 'utf8')).cells.find((c) => c.kind === 'train')!
   expect(saved.source).toMatch(/^# Imported from kohya_ss-SDXL-LoHA-AI_Characters-v1.0.json/)
   expect(saved.source).toContain('#   xformers = true (tunebook always uses PyTorch SDPA attention)')
   expect(saved.source).toMatch(/^ {2}conv_rank: 16$/m)

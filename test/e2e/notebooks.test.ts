@@ -2,44 +2,32 @@
 // prose cell and a train cell, reload, and find the edits in the page and in
 // the Markdown on disk; create, rename and delete a notebook. A project folder
 // of its own (lessons copied, notebooks/ empty) keeps the repository clean.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { parseNotebook } from '../../core/src/notebook.ts'
-import { startServer, type TunebookServer } from '../../server/src/app.ts'
-import { fakeWorker, repo } from '../server/harness.ts'
-import { CHROMIUM_ARGS } from './browser.ts'
+import { repo } from '../server/harness.ts'
+import { startWorld, type World } from './browser.ts'
 
-let root: string
-let server: TunebookServer
-let browser: Browser
+let world: World
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'tunebook-e2e-notebooks-'))
-  cpSync(join(repo, 'lessons'), join(root, 'lessons'), { recursive: true })
-  symlinkSync(join(repo, 'dist'), join(root, 'dist'))
-  server = await startServer({ root, port: 0, host: '127.0.0.1', workerCommand: fakeWorker, workerLog: () => {} })
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  world = await startWorld({ scratch: true })
 })
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  rmSync(root, { recursive: true, force: true })
+  await world?.close()
 })
 
 async function open(hash: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`))
-  await page.goto(`${server.url}/#${hash}`)
+  const page = await world.page(`#${hash}`)
   await page.locator('[data-testid="notebook"]').waitFor()
   return page
 }
 
 const notebookPath = (page: Page) => page.locator('[data-testid="notebook"]').getAttribute('data-path')
 const saved = (page: Page) => expect.poll(() => page.locator('[data-testid="save-state"]').getAttribute('data-state')).toBe('saved')
-const disk = (path: string) => readFileSync(join(root, path), 'utf8')
+const disk = (path: string) => readFileSync(join(world.root, path), 'utf8')
 
 async function submitTitle(page: Page, title: string) {
   await page.locator('[data-testid="title-input"]').fill(title)
@@ -102,14 +90,14 @@ it('creates, renames and deletes a notebook through the UI', async () => {
   await page.locator('[data-testid="rename"]').click()
   await submitTitle(page, 'Rank experiments')
   await expect.poll(() => notebookPath(page)).toBe('notebooks/rank-experiments.md')
-  expect(existsSync(join(root, 'notebooks/scratch-pad.md'))).toBe(false)
+  expect(existsSync(join(world.root, 'notebooks/scratch-pad.md'))).toBe(false)
   expect(disk('notebooks/rank-experiments.md')).toBe('# Rank experiments\n')
   await expect.poll(() => page.locator('[data-testid="notebook-link"]').allTextContents()).toContain('Rank experiments')
 
   await page.locator('[data-testid="delete-notebook"]').click()
   await page.locator('[data-testid="confirm-dialog"] [data-testid="confirm"]').click()
   await expect.poll(() => notebookPath(page)).toBe('lessons/welcome.md')
-  expect(readdirSync(join(root, 'notebooks'))).not.toContain('rank-experiments.md')
+  expect(readdirSync(join(world.root, 'notebooks'))).not.toContain('rank-experiments.md')
   await expect.poll(() => page.locator('[data-testid="notebook-link"]').allTextContents()).not.toContain('Rank experiments')
   await page.close()
 })
