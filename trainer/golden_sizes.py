@@ -76,11 +76,12 @@ GRID: list[dict] = [
 @dataclass
 class Architecture:
     label: str
+    family: str  # a key of FAMILIES: which text encoders an adapter wraps, and its file's key names
     base: SimpleNamespace  # .unet, .text_encoder, .text_encoder_2 (None for SD1.5)
     real: bool  # real weights, so the trainer's parameter count and file bytes are measured too
 
 
-def shapes_only(label: str, unet: str, encoders: list[tuple[type, str]]) -> Architecture:
+def shapes_only(label: str, family: str, unet: str, encoders: list[tuple[type, str]]) -> Architecture:
     def read(name: str) -> dict:
         return {k: v for k, v in json.loads((CONFIGS / name).read_text()).items() if not k.startswith("_")}
 
@@ -90,23 +91,23 @@ def shapes_only(label: str, unet: str, encoders: list[tuple[type, str]]) -> Arch
     with FakeTensorMode(allow_non_fake_inputs=True):
         built = [UNet2DConditionModel(**read(unet))] + [cls(CLIPTextConfig(**read(file))) for cls, file in encoders]
     base = SimpleNamespace(unet=built[0], text_encoder=built[1], text_encoder_2=built[2] if len(built) > 2 else None)
-    return Architecture(label, base, real=False)
+    return Architecture(label, family, base, real=False)
 
 
 def architectures() -> dict[str, Architecture]:
     shapes = models.load("shapes-xl", torch.device("cpu"))
     return {
-        "sdxl": shapes_only("SDXL", "sdxl-unet.json", [(CLIPTextModel, "sdxl-text-encoder.json"), (CLIPTextModelWithProjection, "sdxl-text-encoder-2.json")]),
-        "sd15": shapes_only("SD1.5", "sd15-unet.json", [(CLIPTextModel, "sd15-text-encoder.json")]),
-        "shapes-xl": Architecture("shapes-xl", SimpleNamespace(unet=shapes.unet, text_encoder=shapes.text_encoder, text_encoder_2=shapes.text_encoder_2), real=True),
+        "sdxl": shapes_only("SDXL", "sdxl", "sdxl-unet.json", [(CLIPTextModel, "sdxl-text-encoder.json"), (CLIPTextModelWithProjection, "sdxl-text-encoder-2.json")]),
+        "sd15": shapes_only("SD1.5", "sd15", "sd15-unet.json", [(CLIPTextModel, "sd15-text-encoder.json")]),
+        "shapes-xl": Architecture("shapes-xl", "sdxl", SimpleNamespace(unet=shapes.unet, text_encoder=shapes.text_encoder, text_encoder_2=shapes.text_encoder_2), real=True),
     }
 
 
 def parts(arch: Architecture) -> list[tuple[str, str, torch.nn.Module]]:
     """(group, kohya prefix, model) of every model an adapter may wrap."""
     base = arch.base
-    found = [("unet", "lora_unet", base.unet), ("text_encoder", "lora_te1", base.text_encoder), ("text_encoder", "lora_te2", base.text_encoder_2)]
-    return [part for part in found if part[2] is not None]
+    encoders = zip(FAMILIES[arch.family].text_encoder_prefixes, (base.text_encoder, base.text_encoder_2))
+    return [("unet", "lora_unet", base.unet), *(("text_encoder", prefix, model) for prefix, model in encoders)]
 
 
 def layer_types(model: torch.nn.Module, group: str) -> dict[str, str]:
@@ -142,7 +143,7 @@ def layer_table(arch: Architecture) -> list[list]:
     for _, prefix, model in parts(arch):
         group = "unet" if prefix == "lora_unet" else "text_encoder"
         types, modules = layer_types(model, group), dict(model.named_modules())
-        names = file_names(model, prefix, "sgm")  # the file's keys, as Adapter.state_dict names them for SDXL
+        names = file_names(model, prefix, FAMILIES[arch.family].unet_layout)  # the file's keys, as Adapter.state_dict names them
         seen: set[str] = set()
         for set_name, targets in TARGET_SETS.items():
             for path in wrapped(model, targets, group):
@@ -163,8 +164,7 @@ def count(arch: Architecture, method: dict) -> dict | None:
     None where the trainer refuses the config on this architecture (a block size that does not fit its widths).
     """
     cfg = configs.load({"method": method}).method
-    # create() wraps the text encoders of the base's family, here SDXL's two; SD1.5 has one, so it stands in for both and the second's copy is left out.
-    base = SimpleNamespace(family=FAMILIES["sdxl"], unet=arch.base.unet, text_encoder=arch.base.text_encoder, text_encoder_2=arch.base.text_encoder_2 or arch.base.text_encoder)
+    base = SimpleNamespace(family=FAMILIES[arch.family], unet=arch.base.unet, text_encoder=arch.base.text_encoder, text_encoder_2=arch.base.text_encoder_2)
     try:
         adapter = METHODS[cfg.name].create(base, cfg)
     except ConfigError:
@@ -183,8 +183,6 @@ def measure(arch: Architecture, adapter) -> dict:
     by_type: dict[str, int] = {}
     tensors = numel = 0
     for part, network in adapter.networks:
-        if part.prefix == "lora_te2" and arch.base.text_encoder_2 is None:
-            continue
         types = layer_types(part.model, part.group)
         paths = {id(m): p for p, m in part.model.named_modules()}
         for lora in network.loras:

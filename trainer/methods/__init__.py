@@ -93,7 +93,9 @@ class Method:
                 **self.options(config),
             )
             network.apply_to()  # wraps the targeted layers' forward; undone by Adapter.remove()
-            network.to(next(part.model.parameters()).device)  # LyCORIS builds its layers on the CPU, whatever the model's device
+            device = next(part.model.parameters()).device
+            if device.type != "cpu":  # LyCORIS builds its layers on the CPU, whatever the model's device
+                network.to(device)
             networks.append((part, network))
         return Adapter(self, config, networks)
 
