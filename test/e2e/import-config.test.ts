@@ -1,5 +1,5 @@
 // Importing an sd-scripts / kohya_ss config through the UI: in a new notebook,
-// "Import sd-scripts / kohya_ss config" takes a real kohya_ss preset and adds a
+// "Import kohya config" takes a real kohya_ss preset and adds a
 // train cell with the imported YAML, saved to disk; a broken file shows an
 // error naming it. A project folder of its own keeps the repository clean.
 import { readFileSync } from 'node:fs'
