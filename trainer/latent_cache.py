@@ -30,7 +30,7 @@ ENCODE_BATCH = 4  # images through the VAE at once while filling the cache: a 10
 @torch.no_grad()
 def distributions(base: models.BaseModel, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The VAE's latent distribution of each image (N, 3, H, W): mean and std, (N, 4, H/f, W/f) each."""
-    dist = base.vae.encode(pixels.to(base.vae.device, base.vae.dtype)).latent_dist
+    dist = base.vae.encode(pixels.to(*models.placement(base.vae))).latent_dist
     return dist.mean, dist.std
 
 

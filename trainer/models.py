@@ -68,11 +68,18 @@ class BaseModel:
 
     def unet_conditioning(self, prompt_embeds: torch.Tensor, pooled: torch.Tensor | None, time_ids: torch.Tensor) -> dict:
         """The UNet's conditioning keyword arguments: the text for cross-attention, plus SDXL's pooled text and size ids."""
-        device = self.unet.device
+        device, _ = placement(self.unet)
         conditioning = {"encoder_hidden_states": prompt_embeds.to(device)}  # (B, T, D)
         if self.family.micro_conditioning:
             conditioning["added_cond_kwargs"] = {"text_embeds": pooled.to(device), "time_ids": time_ids.to(device)}  # (B, P), (B, 6)
         return conditioning
+
+
+def placement(module: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+    """Where a module's weights are, and their dtype. A diffusers model's `.device` and `.dtype` first walk
+    every submodule for group-offloading hooks: 0.3-0.5 ms each on shapes-xl, paid every step."""
+    weight = next(module.parameters())
+    return weight.device, weight.dtype
 
 
 def load(name: str, device: torch.device, dtype: torch.dtype = torch.float32) -> BaseModel:
