@@ -23,28 +23,24 @@ ENCODE_BATCH = 64  # captions through the text encoders at once while filling th
 
 
 def mode(cfg) -> str:
-    """training.cache_text_encoder_outputs, with `auto` resolved: memory when every caption's output stays the same all run, else off."""
+    """training.cache_text_encoder_outputs as the run uses it: `auto` is memory when every caption's output
+    stays the same all run, else off; memory or disk where outputs change is refused, naming both fields
+    (sd-scripts refuses the same pairs)."""
     configured = cfg.training.cache_text_encoder_outputs
-    if configured != "auto":
-        return configured
-    return "off" if cfg.data.shuffle_caption or cfg.method.train_text_encoder else "memory"
-
-
-def check(cfg) -> None:
-    """Refuse what cannot be cached, naming both fields (sd-scripts refuses the same pairs)."""
-    mode = cfg.training.cache_text_encoder_outputs
-    if mode in ("off", "auto"):
-        return
-    if cfg.data.shuffle_caption:
+    changing = (
+        ("data.shuffle_caption", "a shuffled caption is new every step") if cfg.data.shuffle_caption
+        else ("method.train_text_encoder", "trained text encoders change every step") if cfg.method.train_text_encoder
+        else None
+    )
+    if configured == "auto":
+        return "off" if changing else "memory"
+    if configured != "off" and changing:
+        field, why = changing
         raise ConfigError(
-            f"training.cache_text_encoder_outputs: '{mode}' with data.shuffle_caption: a shuffled caption is new every step, "
-            "so its text-encoder output cannot be cached; set cache_text_encoder_outputs to off"
+            f"training.cache_text_encoder_outputs: '{configured}' with {field}: {why}, "
+            "so the outputs cannot be cached; set cache_text_encoder_outputs to off"
         )
-    if cfg.method.train_text_encoder:
-        raise ConfigError(
-            f"training.cache_text_encoder_outputs: '{mode}' with method.train_text_encoder: trained text encoders change "
-            "every step, so their outputs cannot be cached; set cache_text_encoder_outputs to off"
-        )
+    return configured
 
 
 def encoders(base: models.BaseModel) -> list[torch.nn.Module]:

@@ -132,7 +132,6 @@ def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Froz
     off, each batch is encoded as it comes, with gradients when the text
     encoders train (method.train_text_encoder).
     """
-    text_cache.check(cfg)
     options, seed, batches = captions.CaptionOptions.of_config(cfg.data), cfg.training.seed, itertools.count(first_batch)
 
     def captions_of(idx: torch.Tensor) -> list[str]:

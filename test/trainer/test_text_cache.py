@@ -32,10 +32,10 @@ def test_disk_cache_hits_on_a_second_run_and_misses_a_changed_caption(base, tmp_
 
 def test_a_cache_refuses_shuffled_captions_and_trained_text_encoders_naming_both_fields():
     with pytest.raises(ConfigError, match=r"training.cache_text_encoder_outputs: 'memory' with data.shuffle_caption"):
-        text_cache.check(configs.load({"data": {"shuffle_caption": True}, "training": {"cache_text_encoder_outputs": "memory"}}))
+        text_cache.mode(configs.load({"data": {"shuffle_caption": True}, "training": {"cache_text_encoder_outputs": "memory"}}))
     with pytest.raises(ConfigError, match=r"training.cache_text_encoder_outputs: 'disk' with method.train_text_encoder"):
-        text_cache.check(configs.load({"method": {"train_text_encoder": True}, "training": {"cache_text_encoder_outputs": "disk"}}))
-    text_cache.check(configs.load({"data": {"caption_dropout": 0.1}, "training": {"cache_text_encoder_outputs": "memory"}}))  # fine
+        text_cache.mode(configs.load({"method": {"train_text_encoder": True}, "training": {"cache_text_encoder_outputs": "disk"}}))
+    text_cache.mode(configs.load({"data": {"caption_dropout": 0.1}, "training": {"cache_text_encoder_outputs": "memory"}}))  # fine
 
 
 def test_cached_encoders_are_the_ones_parked(base):
