@@ -32,8 +32,7 @@ from trainer import config as configs
 from trainer import models
 from trainer.config import ConfigError
 from trainer.families import FAMILIES
-from trainer.methods import METHODS
-from trainer.methods.kohya_names import file_names
+from trainer.methods import METHODS, components
 from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV, EVERYTHING, Targets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,8 +75,7 @@ GRID: list[dict] = [
 @dataclass
 class Architecture:
     label: str
-    family: str  # a key of FAMILIES: which text encoders an adapter wraps, and its file's key names
-    base: SimpleNamespace  # .unet, .text_encoder, .text_encoder_2 (None for SD1.5)
+    base: SimpleNamespace  # .family, .unet, .text_encoder, .text_encoder_2 (None for SD1.5), as a BaseModel has them
     real: bool  # real weights, so the trainer's parameter count and file bytes are measured too
 
 
@@ -90,8 +88,8 @@ def shapes_only(label: str, family: str, unet: str, encoders: list[tuple[type, s
     # Only the base is fake: the adapters LyCORIS builds on it are real (small) tensors, as it expects.
     with FakeTensorMode(allow_non_fake_inputs=True):
         built = [UNet2DConditionModel(**read(unet))] + [cls(CLIPTextConfig(**read(file))) for cls, file in encoders]
-    base = SimpleNamespace(unet=built[0], text_encoder=built[1], text_encoder_2=built[2] if len(built) > 2 else None)
-    return Architecture(label, family, base, real=False)
+    base = SimpleNamespace(family=FAMILIES[family], unet=built[0], text_encoder=built[1], text_encoder_2=built[2] if len(built) > 2 else None)
+    return Architecture(label, base, real=False)
 
 
 def architectures() -> dict[str, Architecture]:
@@ -99,15 +97,8 @@ def architectures() -> dict[str, Architecture]:
     return {
         "sdxl": shapes_only("SDXL", "sdxl", "sdxl-unet.json", [(CLIPTextModel, "sdxl-text-encoder.json"), (CLIPTextModelWithProjection, "sdxl-text-encoder-2.json")]),
         "sd15": shapes_only("SD1.5", "sd15", "sd15-unet.json", [(CLIPTextModel, "sd15-text-encoder.json")]),
-        "shapes-xl": Architecture("shapes-xl", "sdxl", SimpleNamespace(unet=shapes.unet, text_encoder=shapes.text_encoder, text_encoder_2=shapes.text_encoder_2), real=True),
+        "shapes-xl": Architecture("shapes-xl", shapes, real=True),
     }
-
-
-def parts(arch: Architecture) -> list[tuple[str, str, torch.nn.Module]]:
-    """(group, kohya prefix, model) of every model an adapter may wrap."""
-    base = arch.base
-    encoders = zip(FAMILIES[arch.family].text_encoder_prefixes, (base.text_encoder, base.text_encoder_2))
-    return [("unet", "lora_unet", base.unet), *(("text_encoder", prefix, model) for prefix, model in encoders)]
 
 
 def layer_types(model: torch.nn.Module, group: str) -> dict[str, str]:
@@ -140,10 +131,10 @@ def shape_of(layer: torch.nn.Module) -> dict:
 def layer_table(arch: Architecture) -> list[list]:
     """Rows [component, type, narrowest target set, op, in, out, kernel, bias, count, key chars], one per distinct shape."""
     rows: dict[tuple, list[int]] = {}
-    for _, prefix, model in parts(arch):
-        group = "unet" if prefix == "lora_unet" else "text_encoder"
+    # Every model an adapter may wrap, under the file's key names as Adapter.state_dict writes them.
+    for part in components(arch.base, train_text_encoder=True):
+        prefix, model, group, names = part.prefix, part.model, part.group, part.names
         types, modules = layer_types(model, group), dict(model.named_modules())
-        names = file_names(model, prefix, FAMILIES[arch.family].unet_layout)  # the file's keys, as Adapter.state_dict names them
         seen: set[str] = set()
         for set_name, targets in TARGET_SETS.items():
             for path in wrapped(model, targets, group):
@@ -164,9 +155,8 @@ def count(arch: Architecture, method: dict) -> dict | None:
     None where the trainer refuses the config on this architecture (a block size that does not fit its widths).
     """
     cfg = configs.load({"method": method}).method
-    base = SimpleNamespace(family=FAMILIES[arch.family], unet=arch.base.unet, text_encoder=arch.base.text_encoder, text_encoder_2=arch.base.text_encoder_2)
     try:
-        adapter = METHODS[cfg.name].create(base, cfg)
+        adapter = METHODS[cfg.name].create(arch.base, cfg)
     except ConfigError:
         return None
     try:
