@@ -1,4 +1,4 @@
-"""`python -m trainer.bench`: how much our training loop costs over the bare minimum, and how fast a run starts.
+"""`python -m trainer.bench`: how much our training loop costs over the bare minimum, how fast a run starts, and what a first LoRA learns.
 
 - loop overhead: steps/s of train() against a bare loop doing the same work
   (same model, adapter, optimizer, schedule, batches: noise, timesteps,
@@ -6,6 +6,10 @@
   machine noise hits both alike. Target: ratio >= 0.97.
 - time to first step: from sending a run to a worker until its first step
   event, for a fresh (cold) worker and for a second run on the same (warm) one.
+- first taste (issue 4): the welcome lesson's star LoRA (its cell `first-lora`,
+  read from lessons/welcome.md) trained for 400 steps per seed, scored every
+  50: fidelity and retention on 32 prompts each, and the wall time. Goal: a
+  step with fidelity >= 0.8 while retention >= 0.9.
 
 Prints one JSON object on stdout.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -32,6 +37,7 @@ from trainer.optimizers import OPTIMIZERS
 from trainer.schedulers import SCHEDULERS
 from trainer.batches import batch_indices
 from trainer.latent_cache import LatentCache
+from trainer.headless import read_yaml
 from trainer.train import prepare_data, train
 
 # Captions encoded once, as the bare loop does (the text-encoder cache; off, train() encodes every batch).
@@ -146,11 +152,53 @@ def time_to_first_step() -> dict:
     return {"cold_seconds": results["cold"], "warm_seconds": results["warm"]}
 
 
+WELCOME = Path(__file__).resolve().parents[1] / "lessons" / "welcome.md"
+TASTE = {"steps": 400, "every": 50, "prompts": 32, "seeds": (0, 1), "fidelity": 0.8, "retention": 0.9}
+
+
+def first_lora_cell() -> dict:
+    """The config of the welcome lesson's first train cell: what `npm start` opens on."""
+    found = re.search(r"^```train id=first-lora\n(.*?)^```", WELCOME.read_text(), re.S | re.M)
+    if found is None:
+        raise RuntimeError(f"{WELCOME} has no train cell with id first-lora")
+    return read_yaml(found.group(1))
+
+
+def first_taste() -> dict:
+    """The first LoRA in full: fidelity and retention along 400 steps of the welcome cell, per seed."""
+    base = models.load("shapes-xl", torch.device("cpu"))
+    cell = first_lora_cell()
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in TASTE["seeds"]:
+            config = {**cell, "sample": {"every": 0}, "eval": {"every": TASTE["every"], "prompts": TASTE["prompts"]}}
+            config["training"] = {**cell.get("training", {}), "max_steps": TASTE["steps"], "seed": seed}
+            events: list[dict] = []
+            run_dir = Path(tmp) / f"seed{seed}"
+            run_dir.mkdir()
+            start = time.perf_counter()
+            train(config, run_dir, EventRecords(events.append), load_model=lambda *_: base)
+            if events[-1]["type"] != "finished":
+                raise RuntimeError(f"the first-taste run failed: {events[-1]}")
+            scores = [{"step": e["step"], "fidelity": e["fidelity"], "retention": e["retention"]} for e in events if e["type"] == "eval"]
+            runs.append(
+                {
+                    "seed": seed,
+                    "scores": scores,
+                    "peak_fidelity": max(scores, key=lambda s: (s["fidelity"], s["retention"])),
+                    "met": any(s["fidelity"] >= TASTE["fidelity"] and s["retention"] >= TASTE["retention"] for s in scores),
+                    "train_seconds": sum(e["step_seconds"] for e in events if e["type"] == "step"),
+                    "wall_seconds": time.perf_counter() - start,  # with loading the data and scoring
+                }
+            )
+    return {"cell": "lessons/welcome.md#first-lora", **{k: v for k, v in TASTE.items() if k != "seeds"}, "runs": runs, "met": all(run["met"] for run in runs)}
+
+
 def main() -> None:
     # Libraries (LyCORIS's logger among them) print to stdout; keep it for the report alone.
     report_fd = os.dup(1)
     os.dup2(2, 1)
-    report = {"loop_overhead": loop_overhead(), "time_to_first_step": time_to_first_step(), "torch_threads": torch.get_num_threads()}
+    report = {"loop_overhead": loop_overhead(), "time_to_first_step": time_to_first_step(), "torch_threads": torch.get_num_threads(), "first_taste": first_taste()}
     sys.stdout.flush()
     os.dup2(report_fd, 1)
     print(json.dumps(report, indent=2))

@@ -62,14 +62,14 @@ def example_of(path: Path) -> Example:
     return Example(path, size, caption, digest)
 
 
-def scan(root: str | Path) -> list[Example]:
-    """Every image of the dataset with its caption, repeated as its folder's prefix says; every problem at once."""
+def scan(root: str | Path, field: str = "data.path") -> list[Example]:
+    """Every image of the dataset with its caption, repeated as its folder's prefix says; every problem at once, under `field`."""
     root = Path(root).expanduser()
     if not str(root) or not root.is_dir():
-        raise DatasetError(f"data.path: '{root}' is not a folder")
+        raise DatasetError(f"{field}: '{root}' is not a folder")
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     if not folders:
-        raise DatasetError(f"data.path: {root} has no concept folders; put images in folders named <repeats>_<name>, e.g. {root / '10_star'}")
+        raise DatasetError(f"{field}: {root} has no concept folders; put images in folders named <repeats>_<name>, e.g. {root / '10_star'}")
     examples, problems = [], []
     for folder in folders:
         match = CONCEPT_FOLDER.match(folder.name)
@@ -88,7 +88,7 @@ def scan(root: str | Path) -> list[Example]:
         examples += found * int(match.group(1))
     if problems:
         more = f"\n  ... and {len(problems) - PROBLEMS_SHOWN} more" if len(problems) > PROBLEMS_SHOWN else ""
-        raise DatasetError(f"data.path: {len(problems)} problem(s) in {root}:\n  " + "\n  ".join(problems[:PROBLEMS_SHOWN]) + more)
+        raise DatasetError(f"{field}: {len(problems)} problem(s) in {root}:\n  " + "\n  ".join(problems[:PROBLEMS_SHOWN]) + more)
     if not examples:
-        raise DatasetError(f"data.path: {root} holds no images after repeats (every folder has 0 repeats)")
+        raise DatasetError(f"{field}: {root} holds no images after repeats (every folder has 0 repeats)")
     return examples

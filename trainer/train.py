@@ -28,7 +28,7 @@ from trainer import config as configs
 from trainer import models
 from trainer.batches import batch_indices, pixel_batches
 from trainer.buckets import Placement
-from trainer.datasets import DATASETS
+from trainer import datasets
 from trainer.distributed import Processes
 from trainer.events import Events
 from trainer.example import Example
@@ -50,7 +50,9 @@ class TrainingData:
     latent_encoder and prompt_encoder turn them into model inputs; pixels are read only when those need them.
     """
 
-    examples: list[Example]  # (N,)
+    examples: list[Example]  # (N,): the training images, then the regularization images
+    regularization: int  # how many of examples are regularization images
+    loss_weights: torch.Tensor  # (N,): 1, or data.prior_loss_weight for a regularization image
     placements: list[Placement]  # (N,)
     time_ids: torch.Tensor  # (N, 6)
     by_bucket: list[torch.Tensor]  # the dataset indices of each bucket's images: every batch draws from one
@@ -84,12 +86,19 @@ def seed_everything(seed: int) -> None:
 
 
 def prepare_data(data: configs.Frozen) -> TrainingData:
-    """Every image read and checked once (all problems reported before training), then placed in its bucket."""
-    examples = DATASETS[data.source].load(data)
+    """Every image read and checked once (all problems reported before training), then placed in its bucket.
+
+    Regularization images join the dataset as ordinary examples, as many as
+    its images; only their loss weight tells them apart.
+    """
+    train, reg = datasets.load(data)
+    examples = train + reg
     sides = buckets.of_config(data)
     placements = [buckets.place(example.size, sides) for example in examples]
     return TrainingData(
         examples=examples,
+        regularization=len(reg),
+        loss_weights=torch.tensor([1.0] * len(train) + [data.prior_loss_weight] * len(reg)),
         placements=placements,
         # SDXL's size ids from the real image: original (h, w), where the crop starts in the resized image, the bucket (h, w).
         # A drawn shapes-world image is already its bucket: (res, res), (0, 0), (res, res).
@@ -258,7 +267,7 @@ def train(
 
         def save_adapter() -> None:
             if processes.is_main:
-                adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts))
+                adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts, regularization=data.regularization))
 
         def save_state() -> None:
             """A resumable state, and the adapter as of this step: if the run fails later, this one is kept."""
@@ -314,8 +323,9 @@ def train(
                     pred = base.unet(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids[idx])).sample  # (B, 4, h, w)
                 # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
                 target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
-                # loss: mean squared error per image, optionally Min-SNR weighted, then over the batch
-                loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))  # (B,)
+                # loss: mean squared error per image (a regularization image's times data.prior_loss_weight),
+                # optionally Min-SNR weighted, then over the batch
+                loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * data.loss_weights[idx].to(device)  # (B,)
                 weights = loss_weights(noise_scheduler, timesteps, training.min_snr_gamma, prediction_type)
                 loss = (loss * weights).mean() if weights is not None else loss.mean()
                 if not math.isfinite(loss.item()):

@@ -92,6 +92,51 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
   })
 })
 
+describe('sd-scripts import: regularization images', () => {
+  const dataset = (subsets: string) => ({ name: 'dataset.toml', text: `[[datasets]]\nresolution = 512\n${subsets}` })
+  const train = "[[datasets.subsets]]\nimage_dir = '/data/set/10_star'\nnum_repeats = 10\nkeep_tokens = 1\n"
+
+  it('is_reg subsets become data.reg_path; the training subsets alone decide data.path', () => {
+    const result = importTrainConfig([dataset(`${train}[[datasets.subsets]]\nimage_dir = '/data/reg/1_shape'\nis_reg = true\nkeep_tokens = 1\n`)])
+    expect(resolved(result.config).data).toMatchObject({ source: 'folder', path: '/data/set', reg_path: '/data/reg', keep_tokens: 1 })
+    expect(result.notImported).toEqual([])
+    // is_reg is what makes a subset regularization, not a setting left behind.
+    expect(result.yaml).not.toContain('is_reg')
+  })
+
+  it('a regularization subset with other caption settings than the training images is listed', () => {
+    const result = importTrainConfig([dataset(`${train}[[datasets.subsets]]\nimage_dir = '/data/reg/1_shape'\nis_reg = true\nkeep_tokens = 0\n`)])
+    expect(resolved(result.config).data).toMatchObject({ reg_path: '/data/reg', keep_tokens: 1 })
+    expect(result.notImported).toEqual(['datasets[0].subsets[1].keep_tokens = 0 (tunebook reads regularization images with the caption settings of the training images (those of the first subset))'])
+  })
+
+  it('regularization subsets outside the <repeats>_<name> layout, or in different parents, are listed', () => {
+    const outside = importTrainConfig([dataset(`${train}[[datasets.subsets]]\nimage_dir = '/data/reg'\nis_reg = true\n`)])
+    expect(resolved(outside.config).data).toMatchObject({ path: '/data/set', reg_path: '' })
+    expect(outside.notImported).toEqual([
+      'datasets[0].subsets[1].image_dir = "/data/reg (num_repeats 1)" (tunebook reads one folder of <repeats>_<name> folders (data.reg_path): put each subset in <parent>/<num_repeats>_<name> and set data.reg_path to <parent>)',
+    ])
+    const apart = importTrainConfig([dataset(`${train}[[datasets.subsets]]\nimage_dir = '/data/reg/1_a'\nis_reg = true\n[[datasets.subsets]]\nimage_dir = '/other/reg/1_b'\nis_reg = true\n`)])
+    expect(resolved(apart.config).data).toMatchObject({ path: '/data/set', reg_path: '' })
+    expect(apart.notImported.map((l) => l.split(' =')[0])).toEqual(['datasets[0].subsets[1].image_dir', 'datasets[0].subsets[2].image_dir'])
+  })
+
+  it('a kohya_ss preset with reg_data_dir and prior_loss_weight', () => {
+    const config = resolved(importText(JSON.stringify({ train_data_dir: '/data/set', reg_data_dir: '/data/reg', prior_loss_weight: '0.5' }), 'preset.json').config)
+    expect(config.data).toMatchObject({ source: 'folder', path: '/data/set', reg_path: '/data/reg', prior_loss_weight: 0.5 })
+  })
+
+  it("an empty reg_data_dir is inert: the fixture preset's and a TOML's", () => {
+    const preset = importTrainConfig([fixture('kohya_ss-locon-AdamW8bit-toml.json')])
+    const toml = importText('reg_data_dir = ""\n')
+    for (const result of [preset, toml]) {
+      expect(result.config).not.toHaveProperty('data.reg_path')
+      expect(result.notImported.filter((l) => l.startsWith('reg_data_dir'))).toEqual([])
+      expect(result.yaml).toMatch(/^# not imported, off or empty \(nothing to do\):\n(# {2}.*\n)*# {2}.*\breg_data_dir\b/m)
+    }
+  })
+})
+
 describe('sd-scripts import: bad files', () => {
   it('a TOML syntax error names the file, line and column', () => {
     expect(() => importText('learning_rate = 1e-4\nnetwork_args = ["algo=loha"', 'my config.toml')).toThrow(/^my config.toml: line 2, column \d+: /)
@@ -149,6 +194,7 @@ const configs: [string, object][] = [
   ],
   ['text-encoder outputs cached to disk, latents not at all', { data: folder, training: { cache_text_encoder_outputs: 'disk', cache_latents: 'off' } }],
   ['the defaults, on a folder', { data: folder }],
+  ['regularization images', { data: { ...folder, reg_path: '/data/reg set', prior_loss_weight: 0.5 } }],
 ]
 
 describe('sd-scripts import and export undo each other', () => {
@@ -187,6 +233,7 @@ describe('sd-scripts import and export undo each other', () => {
   })
 
   it('every argument the table reads or writes is one sd-scripts declares', () => {
+    expect(TABLE_ARGS).toEqual(expect.arrayContaining(['train_data_dir', 'reg_data_dir', 'prior_loss_weight']))
     expect(TABLE_ARGS.filter((a) => !known.arguments.includes(a))).toEqual([])
   })
 })

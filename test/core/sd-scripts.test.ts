@@ -35,6 +35,8 @@ const configs: [string, object][] = [
       eval: { every: 10 },
     },
   ],
+  ['regularization folder', { data: { source: 'folder', path: '/data/set', reg_path: '/data/reg', prior_loss_weight: 0.5 } }],
+  ['drawn regularization shapes', { data: { source: 'shapes', reg_images: 8, prior_loss_weight: 0.5 } }],
 ]
 
 describe('sd-scripts export', () => {
@@ -104,6 +106,40 @@ describe('sd-scripts export', () => {
     // Comments come before the command: a comment inside a continued line would end it.
     expect(command.lastIndexOf('\n#')).toBeLessThan(command.indexOf('accelerate launch'))
     expect(toSdScriptsConfigToml(c)).toMatch(/^# eval: /m)
+  })
+
+  it('regularization images: --reg_data_dir, --prior_loss_weight, and an is_reg subset in the dataset TOML', () => {
+    const c = config({ data: { source: 'folder', path: '/data/my set', reg_path: '/data/reg set', prior_loss_weight: 0.5 } })
+    const command = toSdScriptsCommand(c)
+    expect(command).toContain("--reg_data_dir '/data/reg set'")
+    expect(command).toContain('--prior_loss_weight 0.5')
+    const toml = toSdScriptsConfigToml(c)
+    expect(toml).toContain('reg_data_dir = "/data/reg set"')
+    expect(toml).toContain('prior_loss_weight = 0.5')
+    const dataset = toSdScriptsDatasetToml(c)
+    expect(dataset).toMatch(/^# sd-scripts: --dataset_config dataset.toml \(instead of --train_data_dir and --reg_data_dir\)$/m)
+    expect(dataset).toContain('  image_dir = "/data/my set/1_base"\n  num_repeats = 1\n')
+    expect(dataset).toContain('  [[datasets.subsets]]\n  image_dir = "/data/reg set/1_reg"\n  is_reg = true\n  num_repeats = 1\n')
+    // sd-scripts' dataset config takes prior_loss_weight only from the command line.
+    expect(dataset).not.toContain('prior_loss_weight')
+  })
+
+  it("no regularization without its images: reg_images needs source shapes, prior_loss_weight a reg folder, 1 is sd-scripts' own", () => {
+    for (const data of [{ source: 'folder', path: '/data/set', reg_images: 8, prior_loss_weight: 0.5 }, { source: 'shapes', prior_loss_weight: 0.5 }]) {
+      const c = config({ data })
+      expect(toSdScriptsCommand(c), JSON.stringify(data)).not.toMatch(/reg_data_dir|prior_loss_weight|reg_images/)
+      expect(toSdScriptsDatasetToml(c), JSON.stringify(data)).not.toMatch(/is_reg|reg_data_dir/)
+    }
+    expect(toSdScriptsCommand(config({ data: { source: 'folder', path: '/data/set', reg_path: '/data/reg' } }))).not.toContain('prior_loss_weight')
+  })
+
+  it('regularization shapes drawn by tunebook go to reg_images, with a note that sd-scripts needs them on disk', () => {
+    const c = config({ data: { source: 'shapes', reg_images: 8 } })
+    const command = toSdScriptsCommand(c)
+    expect(command).toContain('--reg_data_dir reg_images')
+    expect(command).toMatch(/^# data.reg_images: 8 regularization images of the base shapes are drawn by tunebook; sd-scripts needs them on disk in <repeats>_<name> folders$/m)
+    expect(toSdScriptsConfigToml(c)).toMatch(/^# data.reg_images: 8 /m)
+    expect(toSdScriptsDatasetToml(c)).toContain('  image_dir = "reg_images/1_reg"\n  is_reg = true\n')
   })
 
   it('schedulers sd-scripts lacks go through lr_scheduler_type with the class the trainer uses', () => {

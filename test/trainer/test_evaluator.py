@@ -45,18 +45,13 @@ def test_base_model_does_not_know_held_out_concepts(judge, draw, concept, head, 
 
 
 def test_a_star_lora_raises_fidelity(base, tmp_path):
-    """Issue 4's first taste, short: 50 steps of a rank-8 LoRA on 20 stars (measured: fidelity 0 -> 0.31)."""
+    """Issue 4's first taste, short: the welcome lesson's first cell as it is (`npm run bench` runs it for 400 steps)."""
+    from trainer.bench import first_lora_cell
     from trainer.events import EventRecords
     from trainer.train import train
 
-    config = {
-        "method": {"name": "lora", "rank": 8, "alpha": 8},
-        "optimizer": {"name": "adamw", "lr": 3e-3},
-        "scheduler": {"name": "constant"},
-        "data": {"concept": "star", "images": 20},
-        "training": {"max_steps": 50, "batch_size": 4, "seed": 0},
-        "eval": {"every": 50, "prompts": 16},
-    }
+    cell = first_lora_cell()
+    config = {**cell, "sample": {"every": 0}, "eval": {"every": cell["training"]["max_steps"], "prompts": 16}}
     events = []
     train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     before, after = [e["fidelity"] for e in events if e["type"] == "eval"]

@@ -38,10 +38,10 @@ def legacy_model_hash(path: Path) -> str:
         return hashlib.sha256(f.read(0x10000)).hexdigest()[:8]
 
 
-def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, seconds: float, buckets: dict[tuple[int, int], int]) -> dict[str, str]:
-    """What the run knows about itself, in sd-scripts' keys; `buckets`: images (with repeats) per (width, height)."""
+def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, seconds: float, buckets: dict[tuple[int, int], int], regularization: int) -> dict[str, str]:
+    """What the run knows about itself, in sd-scripts' keys; `buckets`: images (with repeats) per (width, height), `regularization` of them regularization images."""
     training, data = cfg.training, cfg.data
-    images = sum(buckets.values())
+    images = sum(buckets.values())  # what an epoch sees: training and regularization images
     images_seen = steps * training.batch_size * training.gradient_accumulation
     return {
         # sd-scripts names a model given by path by its file or folder name.
@@ -65,7 +65,9 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_noise_offset": str(training.noise_offset),
         "ss_min_snr_gamma": str(training.min_snr_gamma),
         "ss_resolution": str((data.resolution, data.resolution)),
-        "ss_num_train_images": str(images),
+        "ss_num_train_images": str(images - regularization),
+        "ss_num_reg_images": str(regularization),
+        "ss_prior_loss_weight": str(data.prior_loss_weight),
         "ss_enable_bucket": str(data.buckets),
         "ss_min_bucket_reso": str(data.bucket_min_side),
         "ss_max_bucket_reso": str(data.bucket_max_side),
@@ -73,7 +75,7 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_shuffle_caption": str(data.shuffle_caption),
         "ss_keep_tokens": str(data.keep_tokens),
         "ss_caption_dropout_rate": str(data.caption_dropout),
-        "ss_datasets": json.dumps([{"source": data.source, "concept": data.concept, "path": data.path, "images": data.images, "seed": data.seed, "resolution": data.resolution}]),
+        "ss_datasets": json.dumps([{"source": data.source, "concept": data.concept, "path": data.path, "images": data.images, "seed": data.seed, "resolution": data.resolution, "reg_path": data.reg_path, "reg_images": data.reg_images}]),
         "ss_training_time_seconds": f"{seconds:.1f}",
         "ss_training_finished_at": str(time.time()),
     }

@@ -142,28 +142,47 @@ function readDataset(file: ImportFile, doc: Record<string, unknown>, args: Args,
   for (const [key, value] of Object.entries(dataset)) if (key !== 'subsets') put(key, value, `datasets[0].${key}`)
   const subsets = (dataset.subsets ?? []) as Record<string, unknown>[]
   if (!Array.isArray(subsets) || !subsets.every(isTable)) throw new ImportError(`${file.name}: datasets[0].subsets: must be tables ([[datasets.subsets]])`)
-  subsets.forEach((subset, i) => {
+  // is_reg subsets hold the regularization images (reg_data_dir); the others alone are the training images (train_data_dir).
+  const all: Subset[] = subsets.map((subset, i) => ({ subset, where: `datasets[0].subsets[${i}]` }))
+  const train = all.filter(({ subset }) => subset.is_reg !== true)
+  const reg = all.filter(({ subset }) => subset.is_reg === true)
+  // The caption settings are the first training subset's; tunebook reads the regularization images with them too.
+  const ordered = [...train, ...reg]
+  for (const { subset, where } of ordered)
     for (const [key, value] of Object.entries(subset)) {
-      const where = `datasets[0].subsets[${i}].${key}`
-      if (key === 'image_dir' || key === 'num_repeats') continue
-      if (i === 0) put(key, value, where)
-      else if (JSON.stringify(value) !== JSON.stringify(subsets[0][key])) skipped.push({ label: where, value, reason: 'tunebook gives every folder the same caption settings (those of the first subset)', inert: false })
+      if (key === 'image_dir' || key === 'num_repeats' || key === 'is_reg') continue
+      if (subset === ordered[0].subset) put(key, value, `${where}.${key}`)
+      else if (JSON.stringify(value) !== JSON.stringify(ordered[0].subset[key]))
+        skipped.push({
+          label: `${where}.${key}`,
+          value,
+          reason: subset.is_reg === true ? 'tunebook reads regularization images with the caption settings of the training images (those of the first subset)' : 'tunebook gives every folder the same caption settings (those of the first subset)',
+          inert: false,
+        })
     }
-  })
-  const folders = subsets.map((s, i) => ({ dir: s.image_dir, repeats: s.num_repeats, where: `datasets[0].subsets[${i}]` }))
-  if (folders.length === 0) return
-  // tunebook reads kohya's layout: data.path holds <repeats>_<name> folders, each folder's repeats in its name.
-  const parents = folders.map(({ dir, repeats }) => {
+  readFolders(train, 'train_data_dir', 'data.path', put, skipped)
+  readFolders(reg, 'reg_data_dir', 'data.reg_path', put, skipped)
+}
+
+type Subset = { subset: Record<string, unknown>; where: string }
+
+/**
+ * tunebook reads kohya's layout: `field` holds <repeats>_<name> folders, each folder's repeats in its name.
+ * The subsets' common parent becomes `arg`; subsets outside the layout, or in different parents, are listed as not imported.
+ */
+function readFolders(subsets: Subset[], arg: string, field: string, put: (key: string, value: unknown, where: string) => void, skipped: Skipped[]) {
+  if (subsets.length === 0) return
+  const parents = subsets.map(({ subset: { image_dir: dir, num_repeats: repeats } }) => {
     const match = typeof dir === 'string' ? /^(.*)[/\\](\d+)_[^/\\]+[/\\]?$/.exec(dir) : null
     return match && (repeats === undefined || Number(match[2]) === repeats) ? match[1] : undefined
   })
-  if (parents.every((p) => p !== undefined && p === parents[0])) put('train_data_dir', parents[0], `${folders[0].where}.image_dir`)
+  if (parents.every((p) => p !== undefined && p === parents[0])) put(arg, parents[0], `${subsets[0].where}.image_dir`)
   else
-    for (const { dir, repeats, where } of folders)
+    for (const { subset, where } of subsets)
       skipped.push({
         label: `${where}.image_dir`,
-        value: `${dir} (num_repeats ${repeats ?? 1})`,
-        reason: 'tunebook reads one folder of <repeats>_<name> folders (data.path): put each subset in <parent>/<num_repeats>_<name> and set data.path to <parent>',
+        value: `${subset.image_dir} (num_repeats ${subset.num_repeats ?? 1})`,
+        reason: `tunebook reads one folder of <repeats>_<name> folders (${field}): put each subset in <parent>/<num_repeats>_<name> and set ${field} to <parent>`,
         inert: false,
       })
 }

@@ -459,6 +459,28 @@ const dataRow: Row = {
   },
 }
 
+/**
+ * The folder of regularization images sd-scripts reads: data.reg_path, else the base shapes tunebook
+ * draws for data.reg_images (sd-scripts needs those on disk, like drawn training images); '' for none.
+ */
+export const regDataDir = ({ data }: TrainConfig) => data.reg_path || (data.source === 'shapes' && data.reg_images > 0 ? 'reg_images' : '')
+
+const regRow: Row = {
+  args: ['reg_data_dir'],
+  write(config) {
+    const dir = regDataDir(config)
+    const { data } = config
+    if (!dir) return []
+    if (data.source !== 'shapes' || data.reg_images === 0) return [arg('reg_data_dir', dir)]
+    return [arg('reg_data_dir', dir), note(`data.reg_images: ${data.reg_images} regularization images of the base shapes are drawn by tunebook; sd-scripts needs them on disk in <repeats>_<name> folders`)]
+  },
+  read(r) {
+    const dir = r.take('reg_data_dir')
+    if (dir) r.set('data.reg_path', dir, 'reg_data_dir')
+    else if (dir !== undefined) r.skip('reg_data_dir', dir, 'no regularization images', true)
+  },
+}
+
 const SAMPLERS: Record<TrainConfig['sample']['sampler'], string> = { euler: 'euler', dpmpp_2m: 'dpmsolver++' }
 
 const sampleRow: Row = {
@@ -526,6 +548,9 @@ const buckets = (c: TrainConfig) => (c.data as { buckets?: boolean }).buckets ==
 export const ROWS: readonly Row[] = [
   modelRow,
   dataRow,
+  regRow,
+  // Without regularization images there is no prior loss to weigh.
+  field('data.prior_loss_weight', 'prior_loss_weight', { sd: 1, when: (c) => regDataDir(c) !== '' }),
   field('data.buckets', 'enable_bucket', { flag: true, sd: false }),
   field('data.bucket_min_side', 'min_bucket_reso', { sd: 256, when: buckets }),
   field('data.bucket_max_side', 'max_bucket_reso', { sd: 1024, when: buckets }),

@@ -4,7 +4,7 @@
 // becomes a comment saying so, never a silent drop. Argument names are checked
 // against sd-scripts' own parser (test/fixtures/sd-scripts-args.json).
 import type { TrainConfig } from '../config/schema.ts'
-import { ROWS, type SdScriptsLine, type SdScriptsOptions, type Value } from './sd-scripts-table.ts'
+import { regDataDir, ROWS, type SdScriptsLine, type SdScriptsOptions, type Value } from './sd-scripts-table.ts'
 
 export type { SdScriptsLine, SdScriptsOptions } from './sd-scripts-table.ts'
 
@@ -48,13 +48,17 @@ export function toSdScriptsConfigToml(config: TrainConfig, options: SdScriptsOpt
 
 const GENERAL_KEYS = ['caption_extension', 'shuffle_caption', 'keep_tokens', 'caption_dropout_rate', 'enable_bucket', 'min_bucket_reso', 'max_bucket_reso', 'bucket_reso_steps']
 
-/** The --dataset_config TOML: one dataset at the config's resolution and batch size, one subset per <repeats>_<name> folder. */
+/**
+ * The --dataset_config TOML: one dataset at the config's resolution and batch size, one subset per <repeats>_<name> folder,
+ * and one with is_reg for the regularization images. prior_loss_weight stays on the command line: sd-scripts' dataset config rejects it.
+ */
 export function toSdScriptsDatasetToml(config: TrainConfig, options: SdScriptsOptions = {}): string {
   const dir = options.trainDataDir ?? (config.data.source === 'folder' ? config.data.path : 'train_images')
+  const regDir = regDataDir(config)
   // A dataset config's own values win over the command line's in sd-scripts, so the caption and bucket settings go here too.
   const general = sdScriptsLines(config, options).filter((l): l is { arg: string; value: Value } => !isNote(l) && GENERAL_KEYS.includes(l.arg))
   return [
-    '# sd-scripts: --dataset_config dataset.toml (instead of --train_data_dir)',
+    `# sd-scripts: --dataset_config dataset.toml (instead of --train_data_dir${regDir ? ' and --reg_data_dir' : ''})`,
     '[general]',
     ...general.map((l) => `${l.arg} = ${tomlValue(l.value)}`),
     '',
@@ -66,6 +70,7 @@ export function toSdScriptsDatasetToml(config: TrainConfig, options: SdScriptsOp
     '  [[datasets.subsets]]',
     `  image_dir = ${tomlValue(`${dir}/1_${config.data.concept}`)}`,
     '  num_repeats = 1',
+    ...(regDir ? ['', '  [[datasets.subsets]]', `  image_dir = ${tomlValue(`${regDir}/1_reg`)}`, '  is_reg = true', '  num_repeats = 1'] : []),
   ].join('\n') + '\n'
 }
 

@@ -51,6 +51,31 @@ export const DataSection = section('Where the training images and captions come 
   seed: Type.Optional(
     Type.Integer({ minimum: 0, default: 0, description: 'With source shapes: seed of the image generator; the same seed draws the same dataset.' }),
   ),
+  reg_path: Type.Optional(
+    Type.String({
+      default: '',
+      description:
+        'Regularization images (reg_data_dir in sd-scripts; "class images" in DreamBooth): a folder in the same <repeats>_<name> layout, with captions, of what the model should keep drawing as it did, e.g. generic people for a LoRA of one person. They are trained on beside the dataset, so the adapter learns what is new rather than rewriting the whole class. Each epoch sees as many of them as training images, repeating or leaving some out as sd-scripts does. Works with either source; empty: none.',
+    }),
+  ),
+  reg_images: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 4096,
+      default: 0,
+      description:
+        'With source shapes: how many images of the base shapes (what shapes-xl already knows) to draw as regularization images, the shapes world\u2019s data.reg_path. 0: none.',
+    }),
+  ),
+  prior_loss_weight: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 10,
+      default: 1,
+      description:
+        'With regularization images: their loss is multiplied by this (prior_loss_weight in sd-scripts). 1 weighs them like training images; lower lets the new concept pull harder, at the cost of what the regularization keeps.',
+    }),
+  ),
   resolution: Type.Optional(
     Type.Integer({
       minimum: 16,
