@@ -1,4 +1,4 @@
-"""Mixed precision: which dtype the forward pass runs in, the gradient scaler fp16 needs, and full bf16.
+"""Mixed precision: which dtype the forward pass runs in, the gradient scaler fp16 needs (undone before gradients are measured and clipped), and full bf16.
 
 Adapter weights and optimizer state stay float32 in every mode but full bf16;
 only the UNet's activations are computed in 16 bits. fp16's narrow range lets
@@ -61,9 +61,10 @@ class Precision:
     def backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler else loss).backward()
 
-    def unscale_and_measure(self, optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> float:
-        """The L2 norm of all gradients as the optimizer will see them (unscaled).
+    def unscale_measure_clip(self, optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter], max_norm: float | None) -> float:
+        """The L2 norm of all gradients, unscaled; above max_norm they are scaled down together to it.
 
+        Returns the norm before clipping, as sd-scripts and accelerate report it.
         Overflowed gradients are routine for fp16, whose scaler skips that step;
         in any other mode they would poison the weights, so they end the run here,
         before the update, and the last saved adapter stays good.
@@ -76,6 +77,9 @@ class Precision:
         norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
         if not self.scaler and not math.isfinite(norm):
             raise FloatingPointError(f"the gradients became {norm}; lower optimizer.lr")
+        if max_norm is not None and math.isfinite(norm) and norm > max_norm:
+            for g in grads:
+                g.mul_(max_norm / (norm + 1e-6))  # torch's clip_grad_norm_ factor, from the norm just measured
         return norm
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:

@@ -336,7 +336,8 @@ def train(
             # average: every process's gradients become the global batch's (a no-op for one process)
             processes.average_gradients(params)
             step_loss = processes.mean(step_loss)
-            grad_norm = precision.unscale_and_measure(optimizer, params)
+            # clip: above training.max_grad_norm, all gradients scale down together (the norm reported is before)
+            grad_norm = precision.unscale_measure_clip(optimizer, params, training.max_grad_norm)
             # step: the update uses these LRs; read them before the scheduler moves on
             lrs = [group["lr"] for group in optimizer.param_groups]
             precision.step(optimizer)

@@ -57,11 +57,21 @@ describe('sd-scripts import: real files', () => {
     const config = resolved(parseYaml(result.yaml))
     expect(config.model).toBe('runwayml/stable-diffusion-v1-5')
     expect(config.method).toMatchObject({ name: 'lora', rank: 8, alpha: 1, unet_lr: null })
-    expect(config.training).toMatchObject({ seed: 1234, batch_size: 4, noise_offset: 0.05, min_snr_gamma: null, epochs: 1 })
+    expect(config.training).toMatchObject({ seed: 1234, batch_size: 4, noise_offset: 0.05, min_snr_gamma: null, epochs: 1, max_grad_norm: 1 })
     expect(config.sample.every).toBe(25)
     expect(result.notImported).toContain('sample_sampler = "euler_a" (tunebook samples with euler or dpmsolver++)')
     // conv_dim is only passed for LoCon types: with Standard it is quietly off, not a LoCon.
     expect(result.notImported.some((l) => l.startsWith('conv_dim'))).toBe(false)
+  })
+})
+
+describe('sd-scripts import: gradient clipping', () => {
+  it("sd-scripts' 1 where a file says nothing, 0 as no clipping", () => {
+    const absent = importText('learning_rate = 1e-4\n')
+    expect(resolved(absent.config).training.max_grad_norm).toBe(1)
+    expect(absent.yaml).toMatch(/max_grad_norm: 1 # sd-scripts default/)
+    expect(resolved(importText('max_grad_norm = 0\n').config).training.max_grad_norm).toBeNull()
+    expect(resolved(importText('max_grad_norm = 0.5\n').config).training.max_grad_norm).toBe(0.5)
   })
 })
 
@@ -188,7 +198,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1 },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],

@@ -92,6 +92,12 @@ describe('sd-scripts export', () => {
     expect(command).toContain('--optimizer_type AdamW')
   })
 
+  it("gradient clipping: tunebook's default (none) is sd-scripts' 0; sd-scripts' own 1 is left out", () => {
+    expect(toSdScriptsCommand(config({}))).toContain('--max_grad_norm 0')
+    expect(toSdScriptsCommand(config({ training: { max_grad_norm: 1 } }))).not.toContain('max_grad_norm')
+    expect(toSdScriptsCommand(config({ training: { max_grad_norm: 0.5 } }))).toContain('--max_grad_norm 0.5')
+  })
+
   it('OFT passes its block size as network_dim, as LyCORIS reads it', () => {
     expect(toSdScriptsCommand(config({ method: { name: 'oft', block_size: 8 } }))).toContain('--network_dim 8')
     expect(toSdScriptsCommand(config({ method: { name: 'boft' } }))).toContain('--network_dim 16')

@@ -77,3 +77,42 @@ def test_a_base_stored_in_bf16_trains_samples_and_scores(base, tmp_path, monkeyp
     assert [e["type"] for e in events].count("sample") == 2 and [e["type"] for e in events].count("eval") == 2
     assert {w.dtype for w in load_file(tmp_path / "adapter.safetensors").values()} == {torch.float32}
     assert models.load.__defaults__ == (torch.float32,)  # a CPU run keeps float32 unless told otherwise
+
+
+def gradients(*values):
+    params = [torch.nn.Parameter(torch.zeros(len(v))) for v in values]
+    for p, v in zip(params, values):
+        p.grad = torch.tensor(v)
+    return params
+
+
+def test_gradients_above_max_grad_norm_are_scaled_down_together():
+    params = gradients([3.0, 0.0], [0.0, 4.0])  # norm 5
+    norm = Precision("no", torch.device("cpu")).unscale_measure_clip(None, params, max_norm=1.0)
+    assert norm == pytest.approx(5.0)  # reported before clipping
+    assert torch.cat([p.grad for p in params]).tolist() == pytest.approx([0.6, 0.0, 0.0, 0.8], rel=1e-5)
+
+
+@pytest.mark.parametrize("max_norm", [None, 5.0, 100.0])
+def test_gradients_within_max_grad_norm_are_untouched(max_norm):
+    params = gradients([3.0, 0.0], [0.0, 4.0])
+    Precision("no", torch.device("cpu")).unscale_measure_clip(None, params, max_norm)
+    assert torch.cat([p.grad for p in params]).tolist() == [3.0, 0.0, 0.0, 4.0]
+
+
+def adapter_after(base, tmp_path, max_grad_norm):
+    run = tmp_path / str(max_grad_norm)
+    run.mkdir()
+    events = []
+    train({"data": {"images": 4}, "training": {"max_steps": 3, "batch_size": 2, "max_grad_norm": max_grad_norm}}, run, EventRecords(events.append), load_model=lambda *_: base)
+    assert events[-1]["type"] == "finished", events[-1]
+    return load_file(run / "adapter.safetensors"), [e["grad_norm"] for e in events if e["type"] == "step"]
+
+
+def test_a_run_clips_at_training_max_grad_norm(base, tmp_path):
+    unclipped, norms = adapter_after(base, tmp_path, None)
+    loose, loose_norms = adapter_after(base, tmp_path, max(norms) * 2)
+    tight, tight_norms = adapter_after(base, tmp_path, min(norms) / 10)
+    assert all(torch.equal(unclipped[k], loose[k]) for k in unclipped) and loose_norms == norms
+    assert tight_norms[0] == norms[0]  # the first step's gradients are the same; only what it does with them differs
+    assert not all(torch.equal(unclipped[k], tight[k]) for k in unclipped)

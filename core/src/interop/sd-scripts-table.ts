@@ -542,6 +542,17 @@ const lengthRow: Row = {
   },
 }
 
+// sd-scripts clips gradients at 1 unless told 0; tunebook's null (no clipping) is sd-scripts' 0.
+const gradientClipRow: Row = {
+  args: ['max_grad_norm'],
+  write: ({ training }) => (training.max_grad_norm === 1 ? [] : [arg('max_grad_norm', training.max_grad_norm ?? 0)]),
+  read(r) {
+    const norm = r.take('max_grad_norm')
+    if (norm === undefined) r.assume('training.max_grad_norm', 1, 'max_grad_norm')
+    else r.set('training.max_grad_norm', norm === 0 ? null : norm, 'max_grad_norm')
+  },
+}
+
 const buckets = (c: TrainConfig) => (c.data as { buckets?: boolean }).buckets === true
 
 /** Every row, in the order a reader expects the arguments: model, data, network, optimizer, schedule, training, watching. */
@@ -580,6 +591,7 @@ export const ROWS: readonly Row[] = [
   field('training.noise_offset', 'noise_offset', { sd: 0 }),
   // sd-scripts reads 0 as off, as tunebook reads null.
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
+  gradientClipRow,
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),
   cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs', false),

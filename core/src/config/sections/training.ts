@@ -76,6 +76,10 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
     'Min-SNR loss weighting: down-weights the easy, low-noise timesteps so training converges faster (Hang et al. 2023). 5 is the paper\'s and the community\'s value; null turns it off.',
   ),
+  max_grad_norm: nullable(
+    Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
+    'Gradient clipping: when the gradients\u2019 combined L2 norm (the grad-norm chart) exceeds this, all are scaled down together to it, so one bad batch cannot throw the adapter far. sd-scripts and diffusers clip at 1 by default (max_grad_norm); tunebook does not unless set, and its lessons were measured without. null: no clipping.',
+  ),
   prediction_type: Type.Optional(
     Type.Enum(['auto', 'epsilon', 'v_prediction'], {
       default: 'auto',
