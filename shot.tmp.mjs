@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core'
+const [url, out, anchor] = process.argv.slice(2)
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] })
+const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+await page.goto(url)
+await page.waitForTimeout(2500)
+if (anchor) await page.getByText(anchor, { exact: false }).first().scrollIntoViewIfNeeded()
+await page.waitForTimeout(500)
+await page.screenshot({ path: out })
+await browser.close()
