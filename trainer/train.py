@@ -23,12 +23,11 @@ import psutil
 import torch
 import torch.nn.functional as F
 from diffusers.training_utils import compute_snr
-from trainer import buckets, captions, checkpoint, evaluation, sampling, text_cache
+from trainer import buckets, captions, checkpoint, datasets, evaluation, sampling, text_cache
 from trainer import config as configs
 from trainer import models
 from trainer.batches import batch_indices, pixel_batches
 from trainer.buckets import Placement
-from trainer import datasets
 from trainer.distributed import Processes
 from trainer.events import Events
 from trainer.example import Example
