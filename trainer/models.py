@@ -19,6 +19,7 @@ from PIL import Image
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 from trainer import single_file
+from trainer.config import ConfigError
 from trainer.families import FAMILIES, Family, of_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,21 +132,37 @@ def prediction_type(base: BaseModel, configured: str) -> str:
     return base.noise_scheduler.config.prediction_type if configured == "auto" else configured
 
 
-def encode_prompts(model: BaseModel, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+def check_clip_skip(model: BaseModel, clip_skip: int) -> None:
+    """A layer the text encoder has; SDXL fixes its layers (the penultimate of both encoders), and sd-scripts ignores clip skip there too."""
+    if clip_skip > 1 and model.family.hidden_layer is not None:
+        raise ConfigError(f"training.clip_skip: {clip_skip}, but an SDXL model always conditions on fixed text-encoder layers (the penultimate of both); clip skip is for SD1.x and SD2.x: set it to 1")
+    layers = min(encoder.config.num_hidden_layers for _, encoder in model.text_encoders)
+    if clip_skip > layers:
+        raise ConfigError(f"training.clip_skip: {clip_skip}, but this model's text encoder has {layers} layers")
+
+
+def encode_prompts(model: BaseModel, captions: list[str], clip_skip: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The text conditioning: (token embeddings for cross-attention, SDXL's pooled embedding or None).
 
     With gradients unless the caller turns them off: trained text encoders need them.
 
     As the family's pipeline's encode_prompt: each encoder's chosen hidden
     state, concatenated along features (SDXL has two); the pooled (projected)
-    output of the last encoder joins SDXL's time embedding.
+    output of the last encoder joins SDXL's time embedding. clip_skip counts
+    as A1111 and sd-scripts do: 1 is the last layer, 2 the one before it,
+    which then goes through the final layer norm as the last one would.
     """
     hidden = []
     for tokenizer, encoder in model.text_encoders:
         ids = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
         out = encoder(ids.to(encoder.device), output_hidden_states=True)
         layer = model.family.hidden_layer
-        hidden.append(out.last_hidden_state if layer is None else out.hidden_states[layer])  # (B, T, D_i)
+        if layer is not None:
+            hidden.append(out.hidden_states[layer])  # (B, T, D_i)
+        else:
+            # transformers 5 keeps the final norm on the model itself; 4.x on its text_model
+            final_norm = getattr(encoder, "text_model", encoder).final_layer_norm
+            hidden.append(out.last_hidden_state if clip_skip == 1 else final_norm(out.hidden_states[-clip_skip]))  # (B, T, D)
     pooled = out.text_embeds if model.family.micro_conditioning else None  # (B, P) from the last encoder
     return torch.cat(hidden, dim=-1), pooled  # (B, T, sum D_i), (B, P) or None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from diffusers import DiffusionPipeline, DPMSolverMultistepScheduler, EulerDiscreteScheduler
@@ -20,6 +21,7 @@ from trainer.config import ConfigError
 from trainer.registry import Registry
 
 SAMPLES_DIR = "samples"
+Encode = Callable[[list[str]], torch.Tensor]  # texts -> prompt embeddings (B, T, D)
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,21 @@ def pipeline(base: models.BaseModel, sampler: str = "euler") -> DiffusionPipelin
 
 
 @torch.no_grad()
-def draw(pipe: DiffusionPipeline, prompts: list[SamplePrompt], steps: int, cfg_scale: float, resolution: int) -> list[Image.Image]:
-    """One image per prompt, drawn in one batch; each from its own seed, so a prompt's image never depends on its neighbours."""
+def draw(pipe: DiffusionPipeline, prompts: list[SamplePrompt], steps: int, cfg_scale: float, resolution: int, encode: Encode | None = None) -> list[Image.Image]:
+    """One image per prompt, drawn in one batch; each from its own seed, so a prompt's image never depends on its neighbours.
+
+    `encode`: texts -> the run's own prompt embeddings (SD1.x/SD2.x with a clip skip), in place of the
+    pipeline's encoding: diffusers' clip_skip reaches for `text_model`, which transformers 5 removed, and
+    skips no layer for the negative prompt, where A1111 does.
+    """
     # An empty negative prompt is passed as None: SDXL's pipeline then uses zero embeddings, the unconditional
     # input shapes-xl was pretrained with (caption dropout); SD1/SD2's encode an empty prompt.
     negatives = [p.negative_prompt for p in prompts]
+    text = {"prompt": [p.prompt for p in prompts], "negative_prompt": negatives if any(negatives) else None}
+    if encode is not None:
+        text = {"prompt_embeds": encode(text["prompt"]), "negative_prompt_embeds": encode(negatives)}
     return pipe(
-        prompt=[p.prompt for p in prompts],
-        negative_prompt=negatives if any(negatives) else None,
+        **text,
         num_inference_steps=steps,
         guidance_scale=cfg_scale,
         height=resolution,
@@ -84,10 +93,10 @@ def save(images: list[Image.Image], run_dir: Path, step: int) -> list[str]:
     return names
 
 
-def sample(pipe: DiffusionPipeline, cfg, resolution: int, run_dir: Path, step: int) -> list[dict]:
+def sample(pipe: DiffusionPipeline, cfg, resolution: int, run_dir: Path, step: int, encode: Encode | None = None) -> list[dict]:
     """Draw the config's sample prompts (the `sample` section), save them; the `sample` event's images."""
     if not cfg.prompts:
         raise ConfigError("sample.prompts: empty; add a prompt to draw, or set sample.every: 0")
     prompts = [SamplePrompt(**p) for p in cfg.prompts]  # list items stay plain dicts; the dataclass holds the schema's defaults
-    files = save(draw(pipe, prompts, cfg.steps, cfg.cfg_scale, resolution), run_dir, step)
+    files = save(draw(pipe, prompts, cfg.steps, cfg.cfg_scale, resolution, encode), run_dir, step)
     return [{"file": file, "prompt": p.prompt, "seed": p.seed} for file, p in zip(files, prompts)]

@@ -1,7 +1,7 @@
 """Text-encoder outputs of the captions, encoded once by the frozen text encoders instead of every batch.
 
 `memory` keeps them for one run; `disk` also stores them under .cache/text/,
-keyed by a hash of the caption text and every text encoder's weights (what
+keyed by a hash of the caption text, every text encoder's weights and the clip skip (what
 sd-scripts' cache_text_encoder_outputs_to_disk keeps beside the images).
 Every caption a run can use is encoded before training, so the text encoders
 can wait on the CPU until sampling. Caption dropout still works (the empty
@@ -48,10 +48,10 @@ def encoders(base: models.BaseModel) -> list[torch.nn.Module]:
 
 
 class TextCache:
-    def __init__(self, base: models.BaseModel, mode: str, root: Path | None = None):
-        self.base = base
+    def __init__(self, base: models.BaseModel, mode: str, clip_skip: int = 1, root: Path | None = None):
+        self.base, self.clip_skip = base, clip_skip
         self.store = TensorStore(mode, root or DEFAULT_ROOT)
-        self.fingerprint = tensor_store.key(*(tensor_store.fingerprint(e) for e in encoders(base)))
+        self.fingerprint = tensor_store.key(*(tensor_store.fingerprint(e) for e in encoders(base)), f"clip_skip={clip_skip}")
 
     @property
     def encoded(self) -> int:
@@ -65,7 +65,7 @@ class TextCache:
         def encode(missing: list[int]) -> list[dict[str, torch.Tensor]]:
             entries = []
             for start in range(0, len(missing), ENCODE_BATCH):
-                embeds, pooled = models.encode_prompts(self.base, [captions[i] for i in missing[start : start + ENCODE_BATCH]])  # (n, T, D), (n, P) or None
+                embeds, pooled = models.encode_prompts(self.base, [captions[i] for i in missing[start : start + ENCODE_BATCH]], self.clip_skip)  # (n, T, D), (n, P) or None
                 entries += [{"embeds": e} | ({} if pooled is None else {"pooled": pooled[i]}) for i, e in enumerate(embeds)]
             return entries
 

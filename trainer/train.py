@@ -151,10 +151,10 @@ def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Froz
 
         def encode(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
             with torch.set_grad_enabled(cfg.method.train_text_encoder):
-                return models.encode_prompts(base, captions_of(idx))
+                return models.encode_prompts(base, captions_of(idx), cfg.training.clip_skip)
 
         return encode
-    cache = text_cache.TextCache(base, mode)
+    cache = text_cache.TextCache(base, mode, cfg.training.clip_skip)
     cache.fill(sorted(set(data.captions)) + ([""] if options.dropout else []))  # a dropped caption is the empty one
     return lambda idx: cache(captions_of(idx))
 
@@ -224,6 +224,7 @@ def train(
         # 2. models: the frozen base, stored in 16 bits on a GPU with mixed precision
         precision = Precision(training.mixed_precision, device, training.full_bf16)
         base = load_model(cfg.model, device, precision.frozen_dtype)
+        models.check_clip_skip(base, training.clip_skip)
         noise_scheduler = base.noise_scheduler
         prediction_type = models.prediction_type(base, training.prediction_type)
         # The worker keeps models loaded between runs: set, never assume, per-run switches.
@@ -278,6 +279,7 @@ def train(
 
         # 7. watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set)
         pipe = sampling.pipeline(base, cfg.sample.sampler)
+        encode_samples = (lambda texts: models.encode_prompts(base, texts, training.clip_skip)[0]) if training.clip_skip > 1 else None  # as it trains
         judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
 
         def observe(step: int) -> None:
@@ -286,7 +288,7 @@ def train(
                 return
             with offload.restored(), as_saved(), precision.sampling():
                 if sample:
-                    events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step))
+                    events.sample(step=step, images=sampling.sample(pipe, cfg.sample, cfg.data.resolution, run_dir, step, encode_samples))
                 if score:
                     events.eval(step=step, **judge.score())
 

@@ -21,6 +21,11 @@ function resolved(value: object): TrainConfig {
   return result.config
 }
 const importText = (text: string, name = 'config.toml') => importTrainConfig([{ name, text }])
+const QUIET = /^# not imported, nothing to do \(off, empty, or what tunebook does anyway\):\n((?:# {2}.*\n)*)/m
+/** The names in the YAML's list of what was not imported and changes nothing. */
+const quiet = (yaml: string) => (QUIET.exec(yaml)?.[1] ?? '').split('\n').flatMap((line) => line.replace(/^#\s*/, '').split(', ')).filter(Boolean)
+/** The arguments among `names` that the import lists as not imported, with their reasons. */
+const loud = (notImported: string[], names: string[]) => notImported.filter((line) => names.some((name) => line.startsWith(`${name} =`)))
 
 describe('sd-scripts import: real files', () => {
   it("sd-scripts' training TOML with kohya_ss' dataset TOML: the dataset's values win, the folder layout becomes data.path", () => {
@@ -30,7 +35,11 @@ describe('sd-scripts import: real files', () => {
     expect(config.method).toMatchObject({ name: 'lora', rank: 4, alpha: 1, train_text_encoder: true })
     expect(config.optimizer.lr).toBe(1e-4)
     expect(config.training).toMatchObject({ max_steps: 20, batch_size: 4, mixed_precision: 'bf16', gradient_checkpointing: true, cache_latents: 'off' })
-    expect(result.yaml).toMatch(/^# {3}sdpa = true \(tunebook always uses PyTorch SDPA attention\)$/m)
+    // Spelled-out values at which sd-scripts trains as tunebook does: nothing to do, listed quietly.
+    const asTunebook = ['sdpa', 'max_token_length', 'loss_type', 'noise_offset_type', 'save_model_as']
+    expect(loud(result.notImported, asTunebook)).toEqual([])
+    expect(quiet(result.yaml)).toEqual(expect.arrayContaining(asTunebook))
+    expect(result.notImported).toContain('save_precision = "fp16" (tunebook saves adapter weights in float32)')
     expect(result.yaml).toMatch(/^# {3}resolution = "1024,1024" \(kohya_ss-dataset.toml sets datasets\[0\].resolution\)$/m)
     expect(result.yaml).toMatch(/^# {3}train_inpainting = true \(no tunebook equivalent\)$/m)
     expect(result.yaml).toMatch(/^# {3}class_tokens = "darius kawasaki person" \(tunebook needs a caption file/m)
@@ -47,9 +56,10 @@ describe('sd-scripts import: real files', () => {
     expect(config.training).toMatchObject({ epochs: 100, batch_size: 8, mixed_precision: 'fp16', min_snr_gamma: 5, cache_latents: 'disk', gradient_checkpointing: true })
     expect(result.notImported).toContain('xformers = true (tunebook always uses PyTorch SDPA attention)')
     expect(result.notImported).toContain('scale_weight_norms = 2.5 (no tunebook equivalent)')
-    // Empty GUI fields and switched-off options are listed once, together.
-    expect(result.yaml).toMatch(/^# not imported, off or empty \(nothing to do\):$/m)
-    expect(result.yaml).toMatch(/^# {2}.*\bflip_aug\b/m)
+    // Empty GUI fields, switched-off options and the GUI's defaults that tunebook shares are listed once, together.
+    const asTunebook = ['max_timestep', 'min_timestep', 'max_token_length', 'noise_offset_type', 'sdxl_no_half_vae']
+    expect(loud(result.notImported, asTunebook)).toEqual([])
+    expect(quiet(result.yaml)).toEqual(expect.arrayContaining(['flip_aug', ...asTunebook]))
   })
 
   it('a kohya_ss preset that points at a dataset TOML, imported together with it', () => {
@@ -57,11 +67,29 @@ describe('sd-scripts import: real files', () => {
     const config = resolved(parseYaml(result.yaml))
     expect(config.model).toBe('runwayml/stable-diffusion-v1-5')
     expect(config.method).toMatchObject({ name: 'lora', rank: 8, alpha: 1, unet_lr: null })
-    expect(config.training).toMatchObject({ seed: 1234, batch_size: 4, noise_offset: 0.05, min_snr_gamma: null, epochs: 1, max_grad_norm: 1 })
+    expect(config.training).toMatchObject({ seed: 1234, batch_size: 4, noise_offset: 0.05, min_snr_gamma: null, epochs: 1, max_grad_norm: 1, clip_skip: 2 })
     expect(config.sample.every).toBe(25)
     expect(result.notImported).toContain('sample_sampler = "euler_a" (tunebook samples with euler or dpmsolver++)')
     // conv_dim is only passed for LoCon types: with Standard it is quietly off, not a LoCon.
     expect(result.notImported.some((l) => l.startsWith('conv_dim'))).toBe(false)
+  })
+})
+
+describe('sd-scripts import: values at which sd-scripts does what tunebook does', () => {
+  it('are listed quietly; other values of the same arguments are listed with their reason', () => {
+    const values = ['loss_type = "l2"', 'max_token_length = 75', 'min_timestep = 0', 'max_timestep = 1000', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
+    const same = importText(`${values.join('\n')}\nxformers = true\n`)
+    // xformers asks for another attention implementation: worth telling, so it stays listed.
+    expect(same.notImported).toEqual(['xformers = true (tunebook always uses PyTorch SDPA attention)'])
+    expect(quiet(same.yaml)).toEqual(values.map((v) => v.split(' =')[0]))
+    const other = importText('loss_type = "huber"\nmax_token_length = 225\nmax_timestep = 900\nsave_precision = "fp16"\n')
+    expect(other.notImported).toEqual([
+      'loss_type = "huber" (no tunebook equivalent)',
+      "max_token_length = 225 (tunebook uses CLIP's 77 tokens)",
+      'max_timestep = 900 (no tunebook equivalent)',
+      'save_precision = "fp16" (tunebook saves adapter weights in float32)',
+    ])
+    expect(quiet(other.yaml)).toEqual([])
   })
 })
 
@@ -142,7 +170,7 @@ describe('sd-scripts import: regularization images', () => {
     for (const result of [preset, toml]) {
       expect(result.config).not.toHaveProperty('data.reg_path')
       expect(result.notImported.filter((l) => l.startsWith('reg_data_dir'))).toEqual([])
-      expect(result.yaml).toMatch(/^# not imported, off or empty \(nothing to do\):\n(# {2}.*\n)*# {2}.*\breg_data_dir\b/m)
+      expect(quiet(result.yaml)).toContain('reg_data_dir')
     }
   })
 })
@@ -198,7 +226,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1 },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],
@@ -235,7 +263,7 @@ describe('sd-scripts import and export undo each other', () => {
     const taken = Object.keys(original).filter((arg) => TABLE_ARGS.includes(arg) && arg !== 'caption_extension' && !imported.notImported.some((l) => l.startsWith(`${arg} =`)))
     expect(taken.length).toBeGreaterThan(12)
     // false flags and values equal to sd-scripts' own defaults are left out: absent means the same to sd-scripts.
-    const sdDefaults: Record<string, unknown> = { lr_scheduler: 'constant', train_batch_size: 1, gradient_accumulation_steps: 1, min_bucket_reso: 256, bucket_reso_steps: 64, sample_every_n_steps: 0 }
+    const sdDefaults: Record<string, unknown> = { lr_scheduler: 'constant', clip_skip: 1, train_batch_size: 1, gradient_accumulation_steps: 1, min_bucket_reso: 256, bucket_reso_steps: 64, sample_every_n_steps: 0 }
     const meaningful = taken.filter((arg) => original[arg] !== false && sdDefaults[arg] !== original[arg])
     for (const arg of meaningful) expect(exported[arg], arg).toEqual(original[arg])
     // ...and importing the export gives the same cell.

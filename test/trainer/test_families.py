@@ -170,6 +170,49 @@ def test_prompts_are_encoded_as_the_familys_pipeline_encodes_them(family, folder
         assert pooled is None
 
 
+@pytest.mark.parametrize("family", ["sd15", "sd2"])
+def test_clip_skip_2_is_the_text_encoder_without_its_last_layer(family, folders):
+    """A1111's and sd-scripts' clip skip 2: the penultimate layer, through the final layer norm, as if the last layer were not there."""
+    base = models.load(str(folders[family]), torch.device("cpu"))
+    config = base.text_encoder.config
+    shorter = CLIPTextModel(type(config)(**{**config.to_dict(), "num_hidden_layers": config.num_hidden_layers - 1})).eval()
+    missing, _ = shorter.load_state_dict(base.text_encoder.state_dict(), strict=False)
+    assert not missing
+    with torch.no_grad():
+        ours = models.encode_prompts(base, PROMPT, clip_skip=2)[0]
+        assert not torch.allclose(ours, models.encode_prompts(base, PROMPT)[0])
+        torch.testing.assert_close(ours, models.encode_prompts(dataclasses.replace(base, text_encoder=shorter), PROMPT)[0])
+
+
+def first_loss(folder: Path, run_dir: Path, clip_skip: int, cache: str) -> float:
+    events = []
+    config = {
+        "model": str(folder),
+        "data": {"images": 2, "resolution": 32},
+        "training": {"max_steps": 1, "batch_size": 2, "clip_skip": clip_skip, "cache_text_encoder_outputs": cache},
+        "sample": {"every": 1, "steps": 2, "prompts": [{"prompt": PROMPT[0], "negative_prompt": "blurry"}]},  # drawn with the same clip skip
+    }
+    train(config, run_dir, EventRecords(events.append))
+    assert events[-1]["type"] == "finished", events[-1]
+    return next(e["loss"] for e in events if e["type"] == "step")
+
+
+def test_a_run_trains_on_its_clip_skip_cached_or_not(folders, tmp_path):
+    cached, encoded = (first_loss(folders["sd15"], tmp_path / cache, 2, cache) for cache in ("memory", "off"))
+    assert cached == pytest.approx(encoded, rel=1e-5)
+    assert cached != pytest.approx(first_loss(folders["sd15"], tmp_path / "skip1", 1, "memory"), rel=1e-3)
+    _, metadata = read(tmp_path / "memory" / ADAPTER_FILE)
+    assert metadata["ss_clip_skip"] == "2"
+
+
+@pytest.mark.parametrize("family, clip_skip, message", [("sdxl", 2, "an SDXL model always conditions on fixed text-encoder layers"), ("sd15", 3, "this model's text encoder has 2 layers")])
+def test_a_clip_skip_the_model_cannot_take_fails_before_training(family, clip_skip, message, folders, tmp_path):
+    events = []
+    train({"model": str(folders[family]), "data": {"images": 2, "resolution": 32}, "training": {"max_steps": 1, "clip_skip": clip_skip}}, tmp_path, EventRecords(events.append))
+    assert [e["type"] for e in events] == ["failed"]
+    assert events[0]["error"].startswith(f"training.clip_skip: {clip_skip}, but {message}"), events[0]["error"]
+
+
 # Per family: kohya's prefixes in a file that trains the text encoders too, and how its UNet blocks are named.
 KOHYA = {
     "sd15": ({"lora_unet", "lora_te"}, "lora_unet_down_blocks_0_attentions_0_", "sd_v1", "False"),

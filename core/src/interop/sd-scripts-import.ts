@@ -8,7 +8,7 @@ import { Document, isMap, isScalar, type YAMLMap } from 'yaml'
 import type { TrainConfig } from '../config/schema.ts'
 import { resolveConfig } from '../config/validate.ts'
 import { kohyaPresetArgs } from './kohya-ss.ts'
-import { NOT_TAKEN, ROWS, valueAt, type ArgReader } from './sd-scripts-table.ts'
+import { AS_TUNEBOOK, NOT_TAKEN, ROWS, valueAt, type ArgReader } from './sd-scripts-table.ts'
 
 export interface ImportFile {
   name: string
@@ -78,7 +78,8 @@ export function importTrainConfig(files: readonly ImportFile[]): ImportResult {
   }
   const lastOrigin = new Map<string, Origin>()
   for (const row of ROWS) row.read(reader)
-  for (const [arg, { value }] of args) reader.skip(arg, value, NOT_TAKEN[arg] ?? 'no tunebook equivalent')
+  // A value at which sd-scripts does what tunebook does anyway changes nothing, like one that is off.
+  for (const [arg, { value }] of args) reader.skip(arg, value, NOT_TAKEN[arg] ?? 'no tunebook equivalent', isOff(value) || value === AS_TUNEBOOK[arg])
 
   const config = build(sets)
   const imported = validate(config, sets)
@@ -269,7 +270,7 @@ function toYaml(config: Record<string, unknown>, files: readonly ImportFile[], s
   const loud = skipped.filter((s) => !s.inert)
   if (loud.length) header.push('not imported:', ...loud.map((s) => `  ${describe(s)}`))
   const quiet = skipped.filter((s) => s.inert)
-  if (quiet.length) header.push('not imported, off or empty (nothing to do):', ...wrap(quiet.map((s) => s.label), 100).map((line) => `  ${line}`))
+  if (quiet.length) header.push('not imported, nothing to do (off, empty, or what tunebook does anyway):', ...wrap(quiet.map((s) => s.label), 100).map((line) => `  ${line}`))
   doc.commentBefore = header.map((line) => ` ${line}`).join('\n')
   for (const path of defaults) {
     const keys = path.split('.')

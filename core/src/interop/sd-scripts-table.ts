@@ -592,6 +592,7 @@ export const ROWS: readonly Row[] = [
   // sd-scripts reads 0 as off, as tunebook reads null.
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   gradientClipRow,
+  field('training.clip_skip', 'clip_skip', { sd: 1 }),
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),
   cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs', false),
@@ -617,7 +618,6 @@ export const NOT_TAKEN: Record<string, string> = {
   save_model_as: 'tunebook always saves safetensors in the kohya format',
   save_precision: 'tunebook saves adapter weights in float32',
   save_every_n_epochs: 'tunebook saves the adapter once, at the end',
-  clip_skip: 'tunebook has no clip skip: it uses the text-encoder layers the base model was trained with',
   sdxl_no_half_vae: 'tunebook runs the VAE in float32',
   no_half_vae: 'tunebook runs the VAE in float32',
   persistent_data_loader_workers: 'tunebook keeps its loader workers for the whole run',
@@ -626,6 +626,31 @@ export const NOT_TAKEN: Record<string, string> = {
   class_tokens: 'tunebook needs a caption file beside each image',
   bucket_no_upscale: 'tunebook scales every image to fill its bucket',
   num_cpu_threads_per_process: 'a launcher setting for the machine the file came from; training.cpu_threads sets it here',
+}
+
+/**
+ * Values of arguments tunebook does not take at which sd-scripts (or kohya_ss) trains as tunebook always
+ * does: files spell out defaults, and the import lists these with what is off or empty, not as differences.
+ */
+export const AS_TUNEBOOK: Record<string, unknown> = {
+  // The loss: mean squared error.
+  loss_type: 'l2',
+  // kohya_ss' name for the noise offset tunebook adds (training.noise_offset, one per channel); Multires is another kind.
+  noise_offset_type: 'Original',
+  // Timesteps uniform over the whole schedule, 0 to 999 (num_train_timesteps is 1000 in every SD and SDXL model).
+  min_timestep: 0,
+  max_timestep: 1000,
+  // 75 tokens between start and end: CLIP's 77, sd-scripts' own without the argument.
+  max_token_length: 75,
+  save_model_as: 'safetensors',
+  // float32.
+  save_precision: 'float',
+  sdpa: true,
+  // tunebook's VAE is float32 whatever the precision.
+  no_half_vae: true,
+  sdxl_no_half_vae: true,
+  // tunebook's loader runs for the whole run, its workers with it.
+  persistent_data_loader_workers: true,
 }
 
 /** Every sd-scripts argument some row writes or reads. */

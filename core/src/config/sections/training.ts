@@ -80,6 +80,15 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
     'Gradient clipping: when the gradients\u2019 combined L2 norm (the grad-norm chart) exceeds this, all are scaled down together to it, so one bad batch cannot throw the adapter far. sd-scripts and diffusers clip at 1 by default (max_grad_norm); tunebook does not unless set, and its lessons were measured without. null: no clipping.',
   ),
+  clip_skip: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 12,
+      default: 1,
+      description:
+        'Which text-encoder layer conditions the UNet, counted from the end as A1111 and sd-scripts count it: 1 the last, 2 the one before it (through the final layer norm). Many anime SD1.5 models (those descended from NovelAI\u2019s) were trained with 2; train with the value the model was, and sample with it. SD1.x and SD2.x only: SDXL always uses fixed layers.',
+    }),
+  ),
   prediction_type: Type.Optional(
     Type.Enum(['auto', 'epsilon', 'v_prediction'], {
       default: 'auto',
