@@ -40,6 +40,11 @@ from trainer.precision import Precision
 from trainer.schedulers import SCHEDULERS
 
 ADAPTER_FILE = "adapter.safetensors"
+SAVED_ADAPTERS = "adapters"  # training.save_every's adapters along the way, one file per step
+
+
+def saved_adapter(step: int) -> str:
+    return f"{SAVED_ADAPTERS}/step-{step:08d}.safetensors"
 
 
 @dataclass
@@ -265,9 +270,10 @@ def train(
                 adapter.train()
                 optimizer_kind.train_mode(optimizer)
 
-        def save_adapter() -> None:
+        def save_adapter(file: str = ADAPTER_FILE) -> None:
             if processes.is_main:
-                adapter.save(run_dir / ADAPTER_FILE, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts, regularization=data.regularization))
+                (run_dir / file).parent.mkdir(exist_ok=True)
+                adapter.save(run_dir / file, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts, regularization=data.regularization))
 
         def save_state() -> None:
             """A resumable state, and the adapter as of this step: if the run fails later, this one is kept."""
@@ -360,6 +366,9 @@ def train(
                 **memory(),
             )
             observe(completed)
+            if training.save_every and completed % training.save_every == 0 and completed < total:
+                with as_saved():
+                    save_adapter(saved_adapter(completed))
             if training.save_state_every and completed % training.save_state_every == 0:
                 save_state()
 

@@ -34,7 +34,7 @@ describe('sd-scripts import: real files', () => {
     expect(config.data).toMatchObject({ source: 'folder', path: './test/img', resolution: 512, buckets: true, bucket_min_side: 64, bucket_max_side: 1024, bucket_step: 64, keep_tokens: 1 })
     expect(config.method).toMatchObject({ name: 'lora', rank: 4, alpha: 1, train_text_encoder: true })
     expect(config.optimizer.lr).toBe(1e-4)
-    expect(config.training).toMatchObject({ max_steps: 20, batch_size: 4, mixed_precision: 'bf16', gradient_checkpointing: true, cache_latents: 'off' })
+    expect(config.training).toMatchObject({ max_steps: 20, batch_size: 4, mixed_precision: 'bf16', gradient_checkpointing: true, cache_latents: 'off', save_every: 20, save_state_every: 0 })
     // Spelled-out values at which sd-scripts trains as tunebook does: nothing to do, listed quietly.
     const asTunebook = ['sdpa', 'max_token_length', 'loss_type', 'noise_offset_type', 'save_model_as']
     expect(loud(result.notImported, asTunebook)).toEqual([])
@@ -90,6 +90,14 @@ describe('sd-scripts import: values at which sd-scripts does what tunebook does'
       'save_precision = "fp16" (tunebook saves adapter weights in float32)',
     ])
     expect(quiet(other.yaml)).toEqual([])
+  })
+})
+
+describe('sd-scripts import: saving along the way', () => {
+  it('save_every_n_steps saves adapters (training.save_every); with save_state, states at the same steps', () => {
+    expect(resolved(importText('save_every_n_steps = 50\n').config).training).toMatchObject({ save_every: 50, save_state_every: 0 })
+    expect(resolved(importText('save_every_n_steps = 50\nsave_state = true\n').config).training).toMatchObject({ save_every: 50, save_state_every: 50 })
+    expect(importText('save_every_n_epochs = 2\n').notImported).toContain('save_every_n_epochs = 2 (tunebook counts saves in steps: set training.save_every to the steps of that many epochs)')
   })
 })
 
@@ -226,7 +234,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1 },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],

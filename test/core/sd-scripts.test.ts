@@ -98,6 +98,14 @@ describe('sd-scripts export', () => {
     expect(toSdScriptsCommand(config({ training: { max_grad_norm: 0.5 } }))).toContain('--max_grad_norm 0.5')
   })
 
+  it('adapters and states along the way: one save_every_n_steps, save_state when states are kept too', () => {
+    const lines = (training: object) => toSdScriptsCommand(config({ training })).split('\n').filter((l) => /save_(every|state)/.test(l)).map((l) => l.trim().replace(/ \\$/, ''))
+    expect(lines({ save_every: 25 })).toEqual(['--save_every_n_steps 25'])
+    expect(lines({ save_state_every: 10 })).toEqual(['--save_every_n_steps 10', '--save_state'])
+    expect(lines({ save_every: 25, save_state_every: 25 })).toEqual(['--save_every_n_steps 25', '--save_state'])
+    expect(lines({ save_every: 25, save_state_every: 10 })).toEqual(['# training.save_state_every: 10; sd-scripts saves states with the adapter, here every 25 steps', '--save_every_n_steps 25', '--save_state'])
+  })
+
   it('OFT passes its block size as network_dim, as LyCORIS reads it', () => {
     expect(toSdScriptsCommand(config({ method: { name: 'oft', block_size: 8 } }))).toContain('--network_dim 8')
     expect(toSdScriptsCommand(config({ method: { name: 'boft' } }))).toContain('--network_dim 16')

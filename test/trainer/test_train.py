@@ -7,13 +7,14 @@ import pytest
 import torch
 from diffusers import StableDiffusionXLPipeline
 from safetensors import safe_open
+from safetensors.torch import load_file
 
 from trainer import models
 from trainer.events import EventRecords
 from trainer.methods import load_adapter
 from trainer import config as configs
 from trainer.latent_cache import LatentCache
-from trainer.train import ADAPTER_FILE, prepare_data, prompt_encoder, train
+from trainer.train import ADAPTER_FILE, prepare_data, prompt_encoder, saved_adapter, train
 
 # The star is held out of shapes-xl's pretraining, so a LoRA has something to learn.
 # Measured on a fixed batch (same images, noise and timesteps before and after):
@@ -174,3 +175,19 @@ def test_an_invalid_config_fails_naming_the_field(tmp_path):
     events = []
     train({"training": {"batch_size": 0}}, tmp_path, EventRecords(events.append))
     assert events[0]["type"] == "failed" and "training.batch_size" in events[0]["error"]
+
+
+def test_save_every_keeps_the_adapter_as_it_was_at_those_steps(base, tmp_path):
+    """Each saved adapter is the one a run stopped at that step ends with (constant LR: the first steps do not depend on the length)."""
+    config = {**CONFIG, "scheduler": {"name": "constant"}, "training": {**CONFIG["training"], "max_steps": 6, "save_every": 2}}
+    for name, cfg in (("long", config), ("short", {**config, "training": {**config["training"], "max_steps": 4, "save_every": 0}})):
+        (tmp_path / name).mkdir()
+        events = []
+        train(cfg, tmp_path / name, EventRecords(events.append), load_model=lambda *_: base)
+        assert events[-1]["type"] == "finished", events[-1]
+    assert sorted(p.name for p in (tmp_path / "long" / "adapters").iterdir()) == ["step-00000002.safetensors", "step-00000004.safetensors"]  # step 6 is adapter.safetensors
+    saved, short = load_file(tmp_path / "long" / saved_adapter(4)), load_file(tmp_path / "short" / ADAPTER_FILE)
+    assert saved.keys() == short.keys() and all(torch.equal(saved[k], short[k]) for k in saved)
+    with safe_open(str(tmp_path / "long" / saved_adapter(2)), "pt") as f:
+        assert f.metadata()["ss_steps"] == "2"
+    assert not (tmp_path / "short" / "adapters").exists()

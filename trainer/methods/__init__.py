@@ -9,6 +9,7 @@ the one sd-scripts writes and A1111, Forge and ComfyUI load. A new method is a n
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -146,8 +147,10 @@ class Adapter:
             network.load_state_dict(mine, strict=True)
 
     def save(self, path: Path, run_metadata: dict[str, str]) -> None:
-        """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata."""
-        save_file(self.state_dict(), str(path), {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
+        """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata, atomically: a kill mid-write keeps the old file."""
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file(self.state_dict(), str(tmp), {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
+        os.replace(tmp, path)
 
     def remove(self) -> None:
         """Unwrap the base model's layers: the (cached) base model is as it was, frozen, on its device."""

@@ -414,17 +414,22 @@ const predictionRow: Row = {
   },
 }
 
-const saveStateRow: Row = {
+// sd-scripts saves the adapter every save_every_n_steps, and with save_state a resumable state at the same
+// steps: tunebook's save_every and save_state_every, which sd-scripts can only write as one count.
+const savingRow: Row = {
   args: ['save_every_n_steps', 'save_state'],
-  write({ training }) {
-    return training.save_state_every > 0 ? [arg('save_every_n_steps', training.save_state_every), arg('save_state', true)] : []
+  write({ training: { save_every, save_state_every } }) {
+    if (save_state_every === 0) return save_every > 0 ? [arg('save_every_n_steps', save_every)] : []
+    const lines = [arg('save_every_n_steps', save_every || save_state_every), arg('save_state', true)]
+    if (save_every === 0 || save_every === save_state_every) return lines
+    return [...lines, note(`training.save_state_every: ${save_state_every}; sd-scripts saves states with the adapter, here every ${save_every} steps`)]
   },
   read(r) {
     const every = r.take('save_every_n_steps')
     const state = r.take('save_state')
     if (!every) return every === undefined ? undefined : r.skip('save_every_n_steps', every, 'off', true)
+    r.set('training.save_every', every, 'save_every_n_steps')
     if (state === true) r.set('training.save_state_every', every, 'save_every_n_steps')
-    else r.skip('save_every_n_steps', every, 'tunebook saves the adapter once, at the end; with save_state it saves resumable states as training.save_state_every')
   },
 }
 
@@ -599,7 +604,7 @@ export const ROWS: readonly Row[] = [
   // Always written (sd-scripts would start 8 loader processes without it); a file that leaves it out
   // gets tunebook's own 0, since a process count suits a machine, not a training recipe.
   field('training.dataloader_workers', 'max_data_loader_n_workers'),
-  saveStateRow,
+  savingRow,
   field('training.resume', 'resume'),
   sampleRow,
   evalRow,
@@ -617,7 +622,7 @@ export const NOT_TAKEN: Record<string, string> = {
   logging_dir: 'tunebook writes each run to runs/<id>/',
   save_model_as: 'tunebook always saves safetensors in the kohya format',
   save_precision: 'tunebook saves adapter weights in float32',
-  save_every_n_epochs: 'tunebook saves the adapter once, at the end',
+  save_every_n_epochs: 'tunebook counts saves in steps: set training.save_every to the steps of that many epochs',
   sdxl_no_half_vae: 'tunebook runs the VAE in float32',
   no_half_vae: 'tunebook runs the VAE in float32',
   persistent_data_loader_workers: 'tunebook keeps its loader workers for the whole run',

@@ -123,6 +123,14 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Integer({ minimum: 1, maximum: 256 }),
     'Threads PyTorch computes with on the CPU (accelerate\u2019s --num_cpu_threads_per_process). Empty: every core but one, which the server and the browser need. The community runs 2 to 4 per process; on a small CPU shared with other programs, fewer threads than cores is often faster, because threads that wait for a busy core stall every step.',
   ),
+  save_every: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Also save the adapter every this many optimizer steps, as adapters/step-00000100.safetensors in the run folder (save_every_n_steps in sd-scripts): each is a complete adapter of the run as it was then, so you can keep the one from before it overfit. 0: only the final adapter.',
+    }),
+  ),
   save_state_every: Type.Optional(
     Type.Integer({
       minimum: 0,
