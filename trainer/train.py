@@ -239,6 +239,8 @@ def train(
             base.unet.disable_gradient_checkpointing()
         # 3. method: the trainable adapter on the UNet (and the text encoders, if they train)
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
+        if training.scale_weight_norms is not None:
+            adapter.check_max_norm()
         params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
         processes.same_start(params)
         param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder", "params", "lr"}]
@@ -349,6 +351,9 @@ def train(
             lrs = [group["lr"] for group in optimizer.param_groups]
             precision.step(optimizer)
             optimizer.zero_grad(set_to_none=True)
+            # max-norm: modules whose update grew past training.scale_weight_norms are scaled back to it
+            if training.scale_weight_norms is not None:
+                adapter.apply_max_norm(training.scale_weight_norms)
             lr_scheduler.step()
             completed += 1
             step_seconds = time.perf_counter() - step_start

@@ -55,7 +55,7 @@ describe('sd-scripts import: real files', () => {
     expect(config.data).toMatchObject({ resolution: 1024, buckets: true, bucket_step: 32, bucket_max_side: 2048, caption_dropout: 0.05, keep_tokens: 0 })
     expect(config.training).toMatchObject({ epochs: 100, batch_size: 8, mixed_precision: 'fp16', min_snr_gamma: 5, cache_latents: 'disk', gradient_checkpointing: true })
     expect(result.notImported).toContain('xformers = true (tunebook always uses PyTorch SDPA attention)')
-    expect(result.notImported).toContain('scale_weight_norms = 2.5 (no tunebook equivalent)')
+    expect(config.training.scale_weight_norms).toBe(2.5)
     // Empty GUI fields, switched-off options and the GUI's defaults that tunebook shares are listed once, together.
     const asTunebook = ['max_timestep', 'min_timestep', 'max_token_length', 'noise_offset_type', 'sdxl_no_half_vae']
     expect(loud(result.notImported, asTunebook)).toEqual([])
@@ -234,7 +234,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1 },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],

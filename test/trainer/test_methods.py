@@ -189,3 +189,33 @@ def test_the_adapter_lives_on_the_models_device(name, base):
         assert {p.device.type for p in adapter.parameters()} == {"meta"}
     finally:
         adapter.remove()
+
+
+def largest_update_norm(path: Path, base) -> float:
+    adapter = load_adapter(path, base)
+    try:
+        with torch.no_grad():
+            return max(float(m.make_weight(m.device).norm() * m.scale) for _, network in adapter.networks for m in network.loras)
+    finally:
+        adapter.remove()
+
+
+def test_scale_weight_norms_keeps_every_module_update_under_it(base, tmp_path):
+    runs = {}
+    for limit in (None, 0.02):
+        run = tmp_path / str(limit)
+        run.mkdir()
+        events = []
+        config = {"method": {"name": "lora"}, "optimizer": {"lr": 1e-2}, "data": {"images": 4}, "training": {"max_steps": 5, "batch_size": 2, "scale_weight_norms": limit}}
+        train(config, run, EventRecords(events.append), load_model=lambda *_: base)
+        assert events[-1]["type"] == "finished", events[-1]
+        runs[limit] = largest_update_norm(run / ADAPTER_FILE, base)
+    assert runs[None] > 0.02  # the limit binds, so the test can tell
+    assert runs[0.02] <= 0.02 * 1.001
+
+
+def test_scale_weight_norms_is_refused_for_a_method_without_norms(base, tmp_path):
+    events = []
+    train({"method": {"name": "ia3"}, "training": {"max_steps": 2, "scale_weight_norms": 1}}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
+    assert [e["type"] for e in events] == ["failed"]
+    assert events[0]["error"].startswith("training.scale_weight_norms: method ia3 has no weight norm to limit"), events[0]["error"]

@@ -16,6 +16,7 @@ from typing import Callable
 
 import torch
 from lycoris import LycorisNetwork
+from lycoris.modules.base import LycorisBaseModule
 from lycoris.wrapper import network_module_dict
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -130,6 +131,18 @@ class Adapter:
     def train(self) -> None:
         for _, network in self.networks:
             network.train()
+
+    def check_max_norm(self) -> None:
+        """training.scale_weight_norms needs modules that LyCORIS can limit: those overriding its base's no-op apply_max_norm."""
+        if all(type(module).apply_max_norm is LycorisBaseModule.apply_max_norm for _, network in self.networks for module in network.loras):
+            raise ConfigError(f"training.scale_weight_norms: method {self.config.name} has no weight norm to limit (lora, locon, loha, lokr, oft, boft and dora have); set it to null")
+
+    @torch.no_grad()
+    def apply_max_norm(self, max_norm: float) -> None:
+        """Scale each module whose update's norm exceeds max_norm back to it, as sd-scripts' scale_weight_norms does."""
+        for _, network in self.networks:
+            for module in network.loras:
+                module.apply_max_norm(max_norm, module.device)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Every tensor under kohya's key names (SDXL: lora_unet_input_blocks_4_1_..., lora_te1_...; SD1/SD2: lora_unet_down_blocks_1_attentions_0_..., lora_te_...)."""

@@ -65,6 +65,8 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_noise_offset": str(training.noise_offset),
         "ss_min_snr_gamma": str(training.min_snr_gamma),
         "ss_clip_skip": str(training.clip_skip),
+        "ss_max_grad_norm": str(training.max_grad_norm),
+        "ss_scale_weight_norms": str(training.scale_weight_norms),
         "ss_resolution": str((data.resolution, data.resolution)),
         "ss_num_train_images": str(images - regularization),
         "ss_num_reg_images": str(regularization),

@@ -597,6 +597,7 @@ export const ROWS: readonly Row[] = [
   // sd-scripts reads 0 as off, as tunebook reads null.
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   gradientClipRow,
+  field('training.scale_weight_norms', 'scale_weight_norms', { fromArg: (v) => (v === 0 ? null : v) }),
   field('training.clip_skip', 'clip_skip', { sd: 1 }),
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),

@@ -80,6 +80,10 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
     'Gradient clipping: when the gradients\u2019 combined L2 norm (the grad-norm chart) exceeds this, all are scaled down together to it, so one bad batch cannot throw the adapter far. sd-scripts and diffusers clip at 1 by default (max_grad_norm); tunebook does not unless set, and its lessons were measured without. null: no clipping.',
   ),
+  scale_weight_norms: nullable(
+    Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+    'Max-norm regularization (scale_weight_norms in sd-scripts): after every step, each adapter module whose weight update (its up x down product, times its scale) has a norm above this is scaled back down to it. Keeps any one layer from growing large, which kohya\u2019s docs say makes a LoRA combine better with others and burn less; 1 is sd-scripts\u2019 suggestion. LoRA, LoCon, LoHa, LoKr, OFT, BOFT and DoRA; null: off.',
+  ),
   clip_skip: Type.Optional(
     Type.Integer({
       minimum: 1,
