@@ -48,8 +48,19 @@ export interface RunConfig {
 }
 export const runConfig = (runId: string) => getJson<RunConfig>(`/api/runs/${encodeURIComponent(runId)}/config`)
 
-/** The saved adapter's size on disk. */
-export const adapterInfo = (runId: string) => getJson<{ file: string; bytes: number }>(`/api/runs/${encodeURIComponent(runId)}/adapter`)
+/** An adapter saved along the way (training.save_every): adapters/step-00000100.safetensors in the run folder. */
+export interface SavedAdapter {
+  step: number
+  file: string
+  bytes: number
+}
+
+/** The final adapter's size on disk, and the adapters saved along the way, by step. */
+export const adapterInfo = (runId: string) =>
+  getJson<{ file: string; bytes: number; saved: SavedAdapter[] }>(`/api/runs/${encodeURIComponent(runId)}/adapter`)
+
+/** A saved adapter by its name inside the run's adapters/ folder. */
+export const savedAdapterUrl = (runId: string, file: string) => `/runs/${encodeURIComponent(runId)}/adapters/${encodeURIComponent(file)}`
 
 /** A sample image by its name inside the run's samples/ folder. */
 export const sampleUrl = (runId: string, name: string) => `/runs/${encodeURIComponent(runId)}/samples/${encodeURIComponent(name)}`

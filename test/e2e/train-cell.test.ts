@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { readdirSync, existsSync } from 'node:fs'
+import { readdirSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startWorld, type World } from './browser.ts'
 
@@ -69,7 +69,33 @@ it('cancels a run, marks it cancelled, and the next run finishes', async () => {
   await setConfig(page, 'training:\n  max_steps: 8\n')
   await cell(page).locator('[data-testid="run"]').click()
   await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
-  expect(await lossPoints(page)).toBe(8)
+  await expect.poll(() => lossPoints(page)).toBe(8) // published once drawn, an animation frame after the status
+  await page.close()
+})
+
+it('saves the adapter along the way and offers each for download', async () => {
+  const page = await world.page()
+  const runsBefore = new Set(readdirSync(world.runsDir))
+  await setConfig(page, 'training:\n  max_steps: 8\n  save_every: 3\n')
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
+  const runId = readdirSync(world.runsDir).find((id) => !runsBefore.has(id))!
+  // Steps 3 and 6; step 8 is the run's last, so it is the final adapter.safetensors.
+  expect(readdirSync(join(world.runsDir, runId, 'adapters'))).toEqual(['step-00000003.safetensors', 'step-00000006.safetensors'])
+
+  const saved = cell(page).locator('[data-testid="saved-adapters"]')
+  await expect.poll(() => saved.textContent()).toMatch(/Saved along the way:\s*step 3 · step 6\b/)
+  const links = saved.locator('a[download]')
+  expect(await links.count()).toBe(2)
+  const href = (await links.first().getAttribute('href'))!
+  expect(href).toBe(`/runs/${runId}/adapters/step-00000003.safetensors`)
+  expect(await links.first().getAttribute('title')).toMatch(/complete adapter of this run as it was at step 3/)
+
+  // What the link serves is the file on disk: a whole safetensors file, metadata included.
+  const served = Buffer.from(await (await fetch(world.server.url + href)).arrayBuffer())
+  expect(served).toEqual(readFileSync(join(world.runsDir, runId, 'adapters', 'step-00000003.safetensors')))
+  const header = JSON.parse(served.subarray(8, 8 + Number(served.readBigUInt64LE(0))).toString())
+  expect(Object.keys(header.__metadata__ ?? {}).length).toBeGreaterThan(0)
   await page.close()
 })
 

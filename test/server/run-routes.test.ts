@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isTerminal, type RunEvent, type ServerMessage } from '../../core/src/index.ts'
@@ -43,7 +44,7 @@ describe('run data routes', () => {
 
   it('report the adapter size, or say there is none', async () => {
     writeFileSync(join(runDir, 'adapter.safetensors'), Buffer.alloc(1234))
-    expect(await (await get(`/api/runs/${runId}/adapter`)).json()).toEqual({ file: 'adapter.safetensors', bytes: 1234 })
+    expect(await (await get(`/api/runs/${runId}/adapter`)).json()).toEqual({ file: 'adapter.safetensors', bytes: 1234, saved: [] })
     const none = await get('/api/runs/nope/adapter')
     expect(none.status).toBe(404)
     expect((await none.json()).error).toContain('no run with id "nope"')
@@ -76,5 +77,85 @@ describe('run data routes', () => {
   it('refuse samples of an unknown run, or one named by a path', async () => {
     expect((await get('/runs/nope/samples/000003_0.png')).status).toBe(404)
     expect((await get(`/runs/..%2F${runId}/samples/000003_0.png`)).status).toBe(404)
+  })
+})
+
+describe('adapters saved along the way (training.save_every)', () => {
+  const STEP_100 = Buffer.alloc(100, 1)
+  beforeAll(() => {
+    // The first describe's tests ran without an adapters/ folder; from here the run has one.
+    const adapters = join(runDir, 'adapters')
+    mkdirSync(adapters)
+    writeFileSync(join(adapters, 'step-00000200.safetensors'), Buffer.alloc(200, 2))
+    writeFileSync(join(adapters, 'step-00000100.safetensors'), STEP_100)
+    writeFileSync(join(adapters, 'step-00000300.safetensors.tmp'), 'half written')
+    writeFileSync(join(adapters, 'step-300.safetensors'), 'not the trainer\'s name')
+    writeFileSync(join(adapters, 'notes.txt'), 'not an adapter')
+    mkdirSync(join(adapters, 'step-00000400.safetensors'))
+    writeFileSync(join(harness.root, 'secret.safetensors'), 'outside the run')
+    symlinkSync(join(harness.root, 'secret.safetensors'), join(adapters, 'step-00000500.safetensors'))
+    symlinkSync(join(runDir, 'adapter.safetensors'), join(adapters, 'step-00000600.safetensors'))
+  })
+
+  it('are listed by step with their sizes: only files named as the trainer names them, inside adapters/', async () => {
+    const info = await (await get(`/api/runs/${runId}/adapter`)).json()
+    expect(info).toEqual({
+      file: 'adapter.safetensors',
+      bytes: 1234,
+      saved: [
+        { step: 100, file: 'step-00000100.safetensors', bytes: 100 },
+        { step: 200, file: 'step-00000200.safetensors', bytes: 200 },
+      ],
+    })
+  })
+
+  it('are served as downloads named like sd-scripts names them', async () => {
+    const response = await get(`/runs/${runId}/adapters/step-00000100.safetensors`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename=first-lora-${runId}-step00000100.safetensors`)
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(STEP_100)
+  })
+
+  it.each([
+    ['the final adapter, beside adapters/', '..%2Fadapter.safetensors'],
+    ['the run config', '..%2Fconfig.json'],
+    ['an encoded dot-dot out of the project', '%2E%2E%2F%2E%2E%2F%2E%2E%2Fsecret.safetensors'],
+    ['a backslash path', '..%5Cconfig.json'],
+    ['a name with a NUL byte', 'step-00000100.safetensors%00.txt'],
+    ['a half-written file', 'step-00000300.safetensors.tmp'],
+    ['a step that is not 8 digits', 'step-300.safetensors'],
+    ['a file that is not an adapter', 'notes.txt'],
+    ['a folder with an adapter\'s name', 'step-00000400.safetensors'],
+    ['a symlink out of the run', 'step-00000500.safetensors'],
+    ['a symlink to the final adapter', 'step-00000600.safetensors'],
+    ['a step that was not saved', 'step-00000900.safetensors'],
+  ])('refuse %s, naming the run and the file', async (_what, name) => {
+    const response = await get(`/runs/${runId}/adapters/${name}`)
+    expect(response.status).toBe(404)
+    const body = await response.json()
+    expect(body.error).toContain(`run "${runId}" has no saved adapter "${decodeURIComponent(name)}"`)
+    expect(JSON.stringify(body)).not.toContain('outside the run')
+  })
+
+  it('refuse a dot-dot the URL parser leaves in place', async () => {
+    // fetch() would resolve the dots itself; a raw request sends them as typed, and the page fallback, never a file, answers.
+    const body = await new Promise<string>((resolve, reject) => {
+      const url = new URL(harness.server.url)
+      request({ host: url.hostname, port: url.port, path: `/runs/${runId}/adapters/../../../secret.safetensors` }, (res) => {
+        let text = ''
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () => resolve(text))
+      })
+        .on('error', reject)
+        .end()
+    })
+    expect(body).not.toContain('outside the run')
+  })
+
+  it('refuse saved adapters of an unknown run, or one named by a path', async () => {
+    const unknown = await get('/runs/nope/adapters/step-00000100.safetensors')
+    expect(unknown.status).toBe(404)
+    expect((await unknown.json()).error).toContain('run "nope" has no saved adapter "step-00000100.safetensors"')
+    expect((await get(`/runs/..%2F${runId}/adapters/step-00000100.safetensors`)).status).toBe(404)
   })
 })

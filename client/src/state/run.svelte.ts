@@ -3,7 +3,7 @@
 // own, so a reattached tab and the tab that started the run agree.
 import type { RunEvent, RunStatus, RunSummary } from '../../../core/src/protocol.ts'
 import { emptyView, finalMetrics, foldEvents, progressOf, smoothingFor, Smoother, type RunView } from '../../../core/src/series/index.ts'
-import { adapterInfo } from '../api.ts'
+import { adapterInfo, type SavedAdapter } from '../api.ts'
 import type { RunListener } from './connection.svelte.ts'
 
 export class RunState implements RunListener {
@@ -19,6 +19,8 @@ export class RunState implements RunListener {
   view = $state.raw<RunView>(emptyView())
   /** Size of the saved adapter, asked of the server once the run has finished. */
   adapterBytes = $state<number | undefined>()
+  /** The adapters saved along the way (training.save_every), by step; asked with adapterBytes. */
+  savedAdapters = $state.raw<SavedAdapter[]>([])
   #smoother = new Smoother()
   /** Whether any event came: until then the run list's status shows. */
   #received = $state(false)
@@ -53,7 +55,10 @@ export class RunState implements RunListener {
     this.#received = events.length > 0 || (!replace && this.#received)
     if (this.adapterBytes === undefined && events.some((e) => e.type === 'finished')) {
       // The size is a nicety of the summary: without it the summary just leaves it out.
-      adapterInfo(this.summary.id).then((info) => (this.adapterBytes = info.bytes), () => undefined)
+      adapterInfo(this.summary.id).then((info) => {
+        this.adapterBytes = info.bytes
+        this.savedAdapters = info.saved
+      }, () => undefined)
     }
   }
 }

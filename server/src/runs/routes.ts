@@ -1,15 +1,18 @@
 // Run data over HTTP, for what a page needs beyond the websocket's live tail:
 // a run's events and config (compare cells, the summary's copy buttons), its
-// adapter's size, and its sample images. Only files inside a known run's
-// samples/ folder are ever served as images: the name is checked against a
-// strict pattern and the resolved real path must stay inside that folder.
+// adapters' sizes, the adapters saved along the way (training.save_every), and
+// its sample images. Only files inside a known run's samples/ or adapters/
+// folder are ever served from them: the name is checked against a strict
+// pattern and the resolved real path must stay inside that folder.
 import { Router, type Response } from 'express'
-import { realpathSync, statSync } from 'node:fs'
+import { readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { readEvents, type RunRecord, type RunStore } from './store.ts'
 
 /** What a sample file may be called: the trainer writes <step>_<index>.png. */
 const SAMPLE_NAME = /^[\w-][\w.-]*\.(png|jpg|jpeg|webp)$/
+/** What an adapter saved along the way is called: the trainer writes adapters/step-<8-digit step>.safetensors. */
+const SAVED_ADAPTER_NAME = /^step-(\d{8})\.safetensors$/
 
 export function runRoutes(store: RunStore): Router {
   const router = Router()
@@ -34,7 +37,16 @@ export function runRoutes(store: RunStore): Router {
     if (!record) return
     const size = fileSize(join(record.dir, 'adapter.safetensors'))
     if (size === undefined) return void res.status(404).json({ error: `run "${req.params.id}" has no adapter (yet)` })
-    res.json({ file: 'adapter.safetensors', bytes: size })
+    res.json({ file: 'adapter.safetensors', bytes: size, saved: savedAdapters(record.dir) })
+  })
+
+  router.get('/runs/:id/adapters/:file', (req, res) => {
+    const { id, file: name } = req.params
+    const record = store.get(id)
+    const file = record && SAVED_ADAPTER_NAME.test(name) ? inside(record.dir, 'adapters', name) : undefined
+    if (!record || !file) return void res.status(404).json({ error: `run "${id}" has no saved adapter "${name}" (they are named like step-00000100.safetensors)` })
+    // sd-scripts names its along-the-way files <name>-step00000100.safetensors.
+    res.download(file, `${record.summary.cell}-${record.summary.id}-step${name.slice(5)}`)
   })
 
   router.get('/runs/:id/samples/:name', (req, res) => {
@@ -44,7 +56,7 @@ export function runRoutes(store: RunStore): Router {
     if (!SAMPLE_NAME.test(name)) {
       return void res.status(400).json({ error: `"${name}" is not a sample file name (expected e.g. 000040_0.png)` })
     }
-    const file = insideSamples(record.dir, name)
+    const file = inside(record.dir, 'samples', name)
     if (!file) return void res.status(404).json({ error: `run "${record.summary.id}" has no sample "${name}"` })
     res.sendFile(file, { dotfiles: 'deny', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } })
   })
@@ -52,15 +64,33 @@ export function runRoutes(store: RunStore): Router {
   return router
 }
 
-/** The real path of samples/<name> if it is a regular file whose real path lies inside the real samples/ folder. */
-function insideSamples(runDir: string, name: string): string | undefined {
+/** The real path of <folder>/<name> if it is a regular file whose real path lies inside the run's real <folder>. */
+function inside(runDir: string, folderName: string, name: string): string | undefined {
   try {
-    const folder = realpathSync(join(runDir, 'samples'))
+    const folder = realpathSync(join(runDir, folderName))
     const file = realpathSync(join(folder, name))
     return file.startsWith(folder + sep) && statSync(file).isFile() ? file : undefined
   } catch {
     return undefined // missing folder or file
   }
+}
+
+/** The adapters saved along the way, by step; only those the download route would serve. */
+function savedAdapters(runDir: string): { step: number; file: string; bytes: number }[] {
+  let names: string[]
+  try {
+    names = readdirSync(join(runDir, 'adapters'))
+  } catch {
+    return [] // no training.save_every, or none saved yet
+  }
+  return names
+    .flatMap((name) => {
+      const match = SAVED_ADAPTER_NAME.exec(name)
+      const file = match ? inside(runDir, 'adapters', name) : undefined
+      const bytes = file === undefined ? undefined : fileSize(file)
+      return match && bytes !== undefined ? [{ step: Number(match[1]), file: name, bytes }] : []
+    })
+    .sort((a, b) => a.step - b.step)
 }
 
 function fileSize(file: string): number | undefined {
