@@ -99,6 +99,17 @@ describe('advice', () => {
     expect(warningsOf('method:\n  name: ia3\noptimizer:\n  lr: 0.01\n')).toEqual([])
   })
 
+  it('warns about regularization settings that cannot act', () => {
+    expect(warningsOf('data:\n  prior_loss_weight: 0.3\n')[0]).toMatchObject({ path: 'data.prior_loss_weight', line: 2 })
+    expect(warningsOf('data:\n  reg_images: 10\n  prior_loss_weight: 0.3\n')).toEqual([])
+    expect(warningsOf('data:\n  source: folder\n  path: /d\n  reg_images: 10\n')[0]).toMatchObject({ path: 'data.reg_images', message: expect.stringContaining('data.reg_path') })
+  })
+
+  it('warns that a method without a low-rank update cannot take scale_weight_norms', () => {
+    expect(warningsOf('method:\n  name: ia3\noptimizer:\n  lr: 0.01\ntraining:\n  scale_weight_norms: 1\n').map((w) => w.path)).toContain('training.scale_weight_norms')
+    expect(warningsOf('training:\n  scale_weight_norms: 1\n')).toEqual([])
+  })
+
   it('warns about the jump at each restart of cosine_with_restarts', () => {
     expect(warningsOf('scheduler:\n  name: cosine_with_restarts\n  num_cycles: 3\n')[0]).toMatchObject({ path: 'scheduler.name', line: 2 })
   })

@@ -219,3 +219,18 @@ def test_scale_weight_norms_is_refused_for_a_method_without_norms(base, tmp_path
     train({"method": {"name": "ia3"}, "training": {"max_steps": 2, "scale_weight_norms": 1}}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert [e["type"] for e in events] == ["failed"]
     assert events[0]["error"].startswith("training.scale_weight_norms: method ia3 has no weight norm to limit"), events[0]["error"]
+
+
+def test_the_methods_with_norms_to_limit_are_those_the_editor_names(base):
+    """core/src/config/advice.ts (NORMED) warns about the others before a run; the lists must agree."""
+    normed = set()
+    for name in METHODS.names():
+        adapter = METHODS[name].create(base, configs.load({"method": {"name": name}}).method)
+        try:
+            adapter.check_max_norm()
+            normed.add(name)
+        except configs.ConfigError:
+            pass
+        finally:
+            adapter.remove()
+    assert normed == {"lora", "locon", "loha", "lokr", "oft", "boft", "dora"}

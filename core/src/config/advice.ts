@@ -12,6 +12,8 @@ interface Rule {
 }
 
 const unetLr = (c: TrainConfig) => c.method.unet_lr ?? c.optimizer.lr
+// The methods whose LyCORIS modules can limit their update's norm (trainer/methods: Adapter.check_max_norm).
+const NORMED: TrainConfig['method']['name'][] = ['lora', 'locon', 'loha', 'lokr', 'oft', 'boft', 'dora']
 const estimatesD = (c: TrainConfig) => c.optimizer.name === 'prodigy' || c.optimizer.name === 'dadapt_adam'
 
 const RULES: Rule[] = [
@@ -32,6 +34,21 @@ const RULES: Rule[] = [
     applies: (c) => c.scheduler.name === 'cosine_with_restarts' && c.scheduler.num_cycles > 1,
     message: (c) =>
       `cosine_with_restarts jumps the LR from nearly 0 back to the full ${c.optimizer.lr} in one step at each of its ${c.scheduler.num_cycles - 1} restarts; the community guide warns this can "fry" a LoRA (watch for a loss spike after each restart). Lower the LR, or use cosine_with_restarts_decay, whose peaks shrink.`,
+  },
+  {
+    path: 'data.prior_loss_weight',
+    applies: (c) => c.data.prior_loss_weight !== 1 && !c.data.reg_path && !(c.data.source === 'shapes' && c.data.reg_images > 0),
+    message: () => 'prior_loss_weight weighs regularization images, and this run has none: set data.reg_path (or, in the shapes world, data.reg_images).',
+  },
+  {
+    path: 'data.reg_images',
+    applies: (c) => c.data.reg_images > 0 && c.data.source !== 'shapes',
+    message: (c) => `reg_images draws base shapes for data.source shapes; with source ${c.data.source} the run will refuse it. Put your regularization images in a folder and set data.reg_path.`,
+  },
+  {
+    path: 'training.scale_weight_norms',
+    applies: (c) => c.training.scale_weight_norms !== null && !NORMED.includes(c.method.name),
+    message: (c) => `${c.method.name} has no low-rank update whose norm could be limited; the run will refuse scale_weight_norms (${NORMED.join(', ')} have one).`,
   },
   {
     path: 'training.mixed_precision',
