@@ -47,23 +47,33 @@ def detect(keys, path: Path | str = "the checkpoint") -> str:
     raise ConfigError(f"model: {path} is not an SD1.5, SD2.x or SDXL checkpoint: it looks like {looks_like} (a checkpoint has text encoder keys {expected})")
 
 
-def safetensors_keys(path: Path) -> list[str]:
+# The UNet's first convolution: its input channels tell a text-to-image model (4) from an inpainting (9) or instruct-pix2pix (8) one.
+UNET_INPUT = "model.diffusion_model.input_blocks.0.0.weight"
+
+
+def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     with safe_open(path, framework="pt") as checkpoint:  # reads the header only
-        return list(checkpoint.keys())
+        return {key: tuple(checkpoint.get_slice(key).get_shape()) for key in checkpoint.keys()}
 
 
-def ckpt_keys(path: Path) -> list[str]:
+def ckpt_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     # Lightning's .ckpt nests the weights, as diffusers' loader also unwraps.
     while "state_dict" in checkpoint:
         checkpoint = checkpoint["state_dict"]
-    return list(checkpoint.keys())
+    return {key: tuple(getattr(value, "shape", ())) for key, value in checkpoint.items()}
 
 
-# A checkpoint's suffix -> how to list its tensor names, and what a file that fails to is likely to be.
+def check_text_to_image(shapes: dict[str, tuple[int, ...]], path: Path | str) -> None:
+    channels = shapes.get(UNET_INPUT, (0, 4))[1]
+    if channels != 4:
+        raise ConfigError(f"model: {path} has a UNet that takes {channels} input channels, not a text-to-image model's 4: an inpainting (9) or instruct-pix2pix (8) checkpoint, which tunebook does not train")
+
+
+# A checkpoint's suffix -> how to list its tensors' names and shapes, and what a file that fails to is likely to be.
 READERS = {
-    ".safetensors": (safetensors_keys, "truncated, or not a safetensors file"),
-    ".ckpt": (ckpt_keys, "truncated, not a PyTorch checkpoint, or one that pickles more than tensors, which a weights-only load refuses"),
+    ".safetensors": (safetensors_shapes, "truncated, or not a safetensors file"),
+    ".ckpt": (ckpt_shapes, "truncated, not a PyTorch checkpoint, or one that pickles more than tensors, which a weights-only load refuses"),
 }
 
 
@@ -78,12 +88,13 @@ def load_components(path: Path | str, config_dir: Path | str | None = None) -> t
         raise ConfigError(f"model: {path} does not exist (a single-file checkpoint is a .safetensors or .ckpt file)")
     if path.suffix not in READERS:
         raise ConfigError(f"model: {path} is not a single-file checkpoint; expected one of {', '.join(READERS)}")
-    read_keys, likely = READERS[path.suffix]
+    read_shapes, likely = READERS[path.suffix]
     try:
-        keys = read_keys(path)
+        shapes = read_shapes(path)
     except Exception as error:  # each format fails in its own way on a truncated or foreign file
         raise ConfigError(f"model: {path} cannot be read as a {path.suffix} checkpoint ({likely}): {error}") from error
-    family = detect(keys, path)
+    family = detect(shapes, path)
+    check_text_to_image(shapes, path)
     config_dir = Path(config_dir) if config_dir else CONFIGS / family
     pipeline_class = getattr(diffusers, DiffusionPipeline.load_config(config_dir)["_class_name"])
     try:

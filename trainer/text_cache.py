@@ -1,7 +1,7 @@
 """Text-encoder outputs of the captions, encoded once by the frozen text encoders instead of every batch.
 
 `memory` keeps them for one run; `disk` also stores them under .cache/text/,
-keyed by a hash of the caption text, every text encoder's weights and the clip skip (what
+keyed by a hash of the caption's token ids, every text encoder's weights and the clip skip (what
 sd-scripts' cache_text_encoder_outputs_to_disk keeps beside the images).
 Every caption a run can use is encoded before training, so the text encoders
 can wait on the CPU until sampling. Caption dropout still works (the empty
@@ -10,6 +10,7 @@ caption is one more entry); shuffled captions, new every step, cannot be cached.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -52,6 +53,7 @@ class TextCache:
         self.base, self.clip_skip = base, clip_skip
         self.store = TensorStore(mode, root or DEFAULT_ROOT)
         self.fingerprint = tensor_store.key(*(tensor_store.fingerprint(e) for e in encoders(base)), f"clip_skip={clip_skip}")
+        self._keys: dict[str, str] = {}  # caption -> key, tokenized once
 
     @property
     def encoded(self) -> int:
@@ -78,4 +80,8 @@ class TextCache:
         return torch.stack([e["embeds"] for e in entries]), pooled
 
     def _key(self, caption: str) -> str:
-        return tensor_store.key(self.fingerprint, caption)
+        """By the token ids each tokenizer makes of the caption, not its text: an edited tokenizer never reads another's entries."""
+        if caption not in self._keys:
+            ids = [tokenizer(caption, padding="max_length", max_length=tokenizer.model_max_length, truncation=True).input_ids for tokenizer, _ in self.base.text_encoders]
+            self._keys[caption] = tensor_store.key(self.fingerprint, json.dumps(ids))
+        return self._keys[caption]

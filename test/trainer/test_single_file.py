@@ -166,6 +166,18 @@ def test_a_checkpoint_without_some_weights_is_named(tiny, tmp_path, absent, mess
         load_components(tmp_path / "pruned.safetensors", config_dir=folder)
 
 
+@pytest.mark.parametrize("tiny", ["sd15"], indirect=True)
+@pytest.mark.parametrize("suffix", [".safetensors", ".ckpt"])
+def test_an_inpainting_checkpoint_is_named_as_one(tiny, tmp_path, suffix):
+    _, folder, file = tiny
+    state = load_file(file)
+    conv_in = state["model.diffusion_model.input_blocks.0.0.weight"]
+    state["model.diffusion_model.input_blocks.0.0.weight"] = torch.cat([conv_in, torch.zeros(conv_in.shape[0], 5, *conv_in.shape[2:])], dim=1)  # + mask + masked image
+    save(state, tmp_path / f"inpainting{suffix}")
+    with pytest.raises(ConfigError, match=rf"model: .*inpainting{suffix} has a UNet that takes 9 input channels, not a text-to-image model's 4: an inpainting"):
+        load_components(tmp_path / f"inpainting{suffix}", config_dir=folder)
+
+
 @pytest.mark.parametrize(
     ("name", "state", "message"),
     [

@@ -30,6 +30,15 @@ def test_disk_cache_hits_on_a_second_run_and_misses_a_changed_caption(base, tmp_
     assert edited.encoded == 1
 
 
+def test_an_edited_tokenizer_misses_the_disk_cache(base, tmp_path, monkeypatch):
+    TextCache(base, "disk", root=tmp_path).fill(CAPTIONS)
+    for tokenizer, _ in base.text_encoders:
+        monkeypatch.setattr(tokenizer, "model_max_length", tokenizer.model_max_length - 1)  # the same text, other ids
+    edited = TextCache(base, "disk", root=tmp_path)
+    edited.fill(CAPTIONS)
+    assert edited.encoded == 2
+
+
 def test_a_cache_refuses_shuffled_captions_and_trained_text_encoders_naming_both_fields():
     with pytest.raises(ConfigError, match=r"training.cache_text_encoder_outputs: 'memory' with data.shuffle_caption"):
         text_cache.mode(configs.load({"data": {"shuffle_caption": True}, "training": {"cache_text_encoder_outputs": "memory"}}))
