@@ -132,6 +132,11 @@ def prediction_type(base: BaseModel, configured: str) -> str:
     return base.noise_scheduler.config.prediction_type if configured == "auto" else configured
 
 
+def token_ids(tokenizer: CLIPTokenizer, captions: list[str]) -> torch.Tensor:
+    """Captions as a text encoder reads them: padded or cut to the tokenizer's length (77 for CLIP). (B, T)"""
+    return tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+
+
 def check_clip_skip(model: BaseModel, clip_skip: int) -> None:
     """A layer the text encoder has; SDXL fixes its layers (the penultimate of both encoders), and sd-scripts ignores clip skip there too."""
     if clip_skip > 1 and model.family.hidden_layer is not None:
@@ -154,8 +159,7 @@ def encode_prompts(model: BaseModel, captions: list[str], clip_skip: int = 1) ->
     """
     hidden = []
     for tokenizer, encoder in model.text_encoders:
-        ids = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
-        out = encoder(ids.to(encoder.device), output_hidden_states=True)
+        out = encoder(token_ids(tokenizer, captions).to(encoder.device), output_hidden_states=True)
         layer = model.family.hidden_layer
         if layer is not None:
             hidden.append(out.hidden_states[layer])  # (B, T, D_i)

@@ -82,6 +82,6 @@ class TextCache:
     def _key(self, caption: str) -> str:
         """By the token ids each tokenizer makes of the caption, not its text: an edited tokenizer never reads another's entries."""
         if caption not in self._keys:
-            ids = [tokenizer(caption, padding="max_length", max_length=tokenizer.model_max_length, truncation=True).input_ids for tokenizer, _ in self.base.text_encoders]
+            ids = [models.token_ids(tokenizer, [caption])[0].tolist() for tokenizer, _ in self.base.text_encoders]
             self._keys[caption] = tensor_store.key(self.fingerprint, json.dumps(ids))
         return self._keys[caption]
