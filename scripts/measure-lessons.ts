@@ -1,0 +1,148 @@
+// npm run measure:lessons -- [lessons/41-epochs-and-burning.md ...] [--seeds 0,1,2] [--model PATH] [--jobs N] [--steps N] [--out FILE]
+//
+// Measures again what the lessons' tables report: every train cell of the
+// given lessons (all of them by default), at its full length, once per seed,
+// through the headless trainer, with the notebook's defaults merged in as the
+// server merges them. --model runs the cells on another base model: the tool
+// for replacing shapes-xl, whose every verdict was measured on the shipped
+// weights. The report (JSON) holds each run's scores, loss and time, and for
+// each cell the mean fidelity and retention over each quarter of the run,
+// per seed and across seeds; a table of those is printed as runs finish.
+// --steps cuts every run short, to try the tool itself.
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { basename, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { parse, stringify } from 'yaml'
+import { mergeDefaults } from '../core/src/config/defaults.ts'
+import { parseNotebook } from '../core/src/notebook.ts'
+import { python, root, setup } from './setup.mjs'
+
+export interface Score {
+  step: number
+  fidelity: number
+  retention: number | null
+}
+
+export interface Quarter {
+  steps: [number, number]
+  fidelity: number | null
+  retention: number | null
+}
+
+interface Job {
+  lesson: string
+  cell: string
+  seed: number
+  config: Record<string, any>
+}
+
+const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null)
+
+/** Mean fidelity and retention over each quarter of a run of `total` steps (the step-0 score, the base model's, left out). */
+export function quarters(scores: Score[], total: number): Quarter[] {
+  return [0, 1, 2, 3].map((q) => {
+    const [from, to] = [Math.floor((q * total) / 4), Math.floor(((q + 1) * total) / 4)]
+    const inside = scores.filter((s) => s.step > from && s.step <= to)
+    return { steps: [from + 1, to], fidelity: mean(inside.map((s) => s.fidelity)), retention: mean(inside.flatMap((s) => (s.retention === null ? [] : [s.retention]))) }
+  })
+}
+
+/** Every train cell of a lesson as the server would run it, once per seed. */
+export function jobsOf(lessonPath: string, seeds: number[], overrides: { model?: string; steps?: number; threads: number }): Job[] {
+  const notebook = parseNotebook(readFileSync(lessonPath, 'utf8'))
+  return notebook.cells.flatMap((cell) => {
+    if (cell.kind !== 'train') return []
+    const merged = mergeDefaults(notebook.frontMatter, cell.source)
+    if (!merged.ok) throw new Error(`${lessonPath}, cell ${cell.id}: ${merged.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
+    return seeds.map((seed) => {
+      const config = parse(merged.text) ?? {}
+      config.training = { ...config.training, seed, cpu_threads: overrides.threads }
+      if (overrides.model) config.model = overrides.model
+      if (overrides.steps) config.training = { ...config.training, max_steps: overrides.steps, epochs: null }
+      return { lesson: basename(lessonPath), cell: cell.id, seed, config }
+    })
+  })
+}
+
+function runOne(job: Job, runDir: string): Promise<void> {
+  mkdirSync(runDir, { recursive: true })
+  const configFile = join(runDir, 'cell.yaml')
+  writeFileSync(configFile, stringify(job.config))
+  return new Promise((done) => {
+    const child = spawn(python, ['-m', 'trainer', 'train', configFile, '--run-dir', runDir], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, PYTHONPATH: root, HF_HUB_OFFLINE: '1' },
+    })
+    child.on('exit', () => done())
+  })
+}
+
+function outcome(runDir: string) {
+  const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+  const last = events.at(-1)
+  const steps = events.filter((e) => e.type === 'step')
+  const scores: Score[] = events.filter((e) => e.type === 'eval').map((e) => ({ step: e.step, fidelity: e.fidelity, retention: e.retention }))
+  const total = events.find((e) => e.type === 'started')?.total ?? steps.length
+  return {
+    result: last?.type === 'failed' ? `failed: ${last.error}` : last?.type,
+    total,
+    scores,
+    quarters: quarters(scores, total),
+    final_loss: steps.at(-1)?.loss ?? null,
+    seconds: last?.seconds ?? null,
+  }
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { seeds: { type: 'string', default: '0,1,2' }, model: { type: 'string' }, jobs: { type: 'string', default: '1' }, steps: { type: 'string' }, out: { type: 'string' } },
+  })
+  setup({ client: false })
+  const lessons = positionals.length ? positionals.map((p) => resolve(process.env.INIT_CWD ?? process.cwd(), p)) : readdirSync(join(root, 'lessons')).filter((n) => n.endsWith('.md')).sort().map((n) => join(root, 'lessons', n))
+  const seeds = values.seeds!.split(',').map(Number)
+  const jobs = Number(values.jobs)
+  const model = values.model && resolve(process.env.INIT_CWD ?? process.cwd(), values.model)
+  const queue = lessons.flatMap((lesson) => jobsOf(lesson, seeds, { model, steps: values.steps ? Number(values.steps) : undefined, threads: 1 }))
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const folder = join(root, 'runs', `measure-${stamp}`)
+  const report: Record<string, any> = { model: model ?? 'shapes-xl', seeds, started: new Date().toISOString(), runs: [] as any[] }
+  console.log(`measure: ${queue.length} runs (${lessons.length} lessons, seeds ${seeds.join(', ')}), ${jobs} at a time, in ${folder}`)
+
+  let next = 0
+  const worker = async () => {
+    while (next < queue.length) {
+      const job = queue[next++]
+      const runDir = join(folder, job.lesson.replace(/\.md$/, ''), `${job.cell}-seed${job.seed}`)
+      await runOne(job, runDir)
+      const found = outcome(runDir)
+      report.runs.push({ lesson: job.lesson, cell: job.cell, seed: job.seed, ...found })
+      const q = found.quarters.map((x) => `${x.fidelity?.toFixed(2) ?? '-'}/${x.retention?.toFixed(2) ?? '-'}`).join('  ')
+      console.log(`${job.lesson} ${job.cell} seed ${job.seed}: ${found.result}; fidelity/retention by quarter ${q}; final loss ${found.final_loss?.toFixed(4)}`)
+    }
+  }
+  await Promise.all(Array.from({ length: jobs }, worker))
+  report.cells = summarize(report.runs)
+  const out = values.out ? resolve(process.env.INIT_CWD ?? process.cwd(), values.out) : join(folder, 'report.json')
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
+  console.log(`wrote ${out}`)
+}
+
+/** Per lesson and cell: each quarter's fidelity and retention averaged over the seeds that scored it. */
+export function summarize(runs: { lesson: string; cell: string; quarters: Quarter[] }[]) {
+  const cells = new Map<string, Quarter[][]>()
+  for (const run of runs) cells.set(`${run.lesson}#${run.cell}`, [...(cells.get(`${run.lesson}#${run.cell}`) ?? []), run.quarters])
+  return Object.fromEntries(
+    [...cells].map(([key, perSeed]) => [
+      key,
+      perSeed[0].map((q, i) => {
+        const over = (pick: (x: Quarter) => number | null) => mean(perSeed.map((s) => pick(s[i])).filter((v): v is number => v !== null))
+        return { steps: q.steps, fidelity: over((x) => x.fidelity), retention: over((x) => x.retention) }
+      }),
+    ]),
+  )
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) await main()
