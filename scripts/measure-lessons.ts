@@ -10,7 +10,7 @@
 // per seed and across seeds; a table of those is printed as runs finish.
 // --steps cuts every run short, to try the tool itself.
 import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parse, stringify } from 'yaml'
@@ -69,18 +69,24 @@ function runOne(job: Job, runDir: string): Promise<void> {
   mkdirSync(runDir, { recursive: true })
   const configFile = join(runDir, 'cell.yaml')
   writeFileSync(configFile, stringify(job.config))
+  const log = openSync(join(runDir, 'log.txt'), 'w') // the trainer's stderr: a config it refuses says why here
   return new Promise((done) => {
     const child = spawn(python, ['-m', 'trainer', 'train', configFile, '--run-dir', runDir], {
       cwd: root,
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'ignore', log],
       env: { ...process.env, PYTHONPATH: root, HF_HUB_OFFLINE: '1' },
     })
-    child.on('exit', () => done())
+    child.on('exit', () => {
+      closeSync(log)
+      done()
+    })
   })
 }
 
 function outcome(runDir: string) {
-  const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+  const file = join(runDir, 'events.jsonl')
+  const events = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []
+  if (!events.length) return { result: `failed before training: ${readFileSync(join(runDir, 'log.txt'), 'utf8').trim().split('\n').at(-1)}`, total: 0, scores: [], quarters: quarters([], 0), final_loss: null, seconds: null }
   const last = events.at(-1)
   const steps = events.filter((e) => e.type === 'step')
   const scores: Score[] = events.filter((e) => e.type === 'eval').map((e) => ({ step: e.step, fidelity: e.fidelity, retention: e.retention }))
@@ -120,7 +126,7 @@ async function main() {
       const found = outcome(runDir)
       report.runs.push({ lesson: job.lesson, cell: job.cell, seed: job.seed, ...found })
       const q = found.quarters.map((x) => `${x.fidelity?.toFixed(2) ?? '-'}/${x.retention?.toFixed(2) ?? '-'}`).join('  ')
-      console.log(`${job.lesson} ${job.cell} seed ${job.seed}: ${found.result}; fidelity/retention by quarter ${q}; final loss ${found.final_loss?.toFixed(4)}`)
+      console.log(`${job.lesson} ${job.cell} seed ${job.seed}: ${found.result}; fidelity/retention by quarter ${q}; final loss ${found.final_loss?.toFixed(4) ?? '-'}`)
     }
   }
   await Promise.all(Array.from({ length: jobs }, worker))
