@@ -5,13 +5,21 @@ fidelity:  the fraction of the new concept's prompts whose image shows it (shape
 retention: the base prompts' score now, divided by the base model's own score on
            the same prompts and seeds, measured at step 0 (the adapter starts as
            the identity), so 1.0 means nothing was forgotten.
+
+`python -m trainer.evaluation MODEL` scores a base model itself against issue 4's
+bars: shape and colour right on base prompts, and how often the held-out
+concepts show up unasked (what models/shapes-xl/PRETRAIN.md reports).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+
+import torch
 from diffusers import DiffusionPipeline
 
-from trainer import sampling
+from trainer import models, sampling
 from trainer.config import ConfigError
 from trainer.shapes import evaluator
 from trainer.shapes.concepts import CONCEPTS
@@ -50,3 +58,37 @@ def judge(pipe: DiffusionPipeline, cfg) -> Judge:
     if cfg.data.source != "shapes":
         raise ConfigError(f"eval.every: the evaluator scores the shapes world only, and data.source is '{cfg.data.source}'; set eval.every: 0")
     return Judge(pipe, cfg.data.concept, cfg.eval.prompts, cfg.eval.steps, cfg.eval.cfg_scale, cfg.data.resolution)
+
+
+# The prompts PRETRAIN.md's base-model numbers were measured on (as test_evaluator.py draws them).
+BASE_REPORT_SEED = 777
+
+
+def base_report(model: str, prompts: int = 96, steps: int = 20, cfg_scale: float = 5.0) -> dict[str, float]:
+    """Base prompts drawn right (shape and colour, and each alone), and held-out concepts drawn when asked for them."""
+    pipe = sampling.pipeline(models.load(model, torch.device("cpu")))
+    judge_model = evaluator.load()
+
+    def drawn(concept: str, count: int):
+        scenes = CONCEPTS[concept].scenes(count, seed=BASE_REPORT_SEED)
+        return sampling.draw(pipe, [sampling.SamplePrompt(s.caption, seed=i) for i, s in enumerate(scenes)], steps, cfg_scale, 64), scenes
+
+    images, scenes = drawn("base", prompts)
+    report = {f"base {' and '.join(heads)}": evaluator.score(judge_model, images, scenes, heads) for heads in (("shape", "color"), ("shape",), ("color",))}
+    for concept, head, value in (("star", "shape", "star"), ("striped", "texture", "striped")):
+        images, _ = drawn(concept, prompts // 3)
+        report[f"{concept} drawn, never taught"] = sum(label[head] == value for label in evaluator.classify(judge_model, images)) / len(images)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Score a shapes-world base model against issue 4's bars.")
+    parser.add_argument("model", help="a model name under models/ or a folder")
+    parser.add_argument("--prompts", type=int, default=96)
+    args = parser.parse_args()
+    print(json.dumps(base_report(args.model, args.prompts), indent=1))
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,11 +1,9 @@
 """The shipped evaluator reads fresh images correctly, and by it the base model meets the quality bars of issue 4."""
 
 import pytest
-import torch
 
-from trainer import sampling, shapes
+from trainer.evaluation import base_report
 from trainer.shapes import evaluator
-from trainer.shapes.concepts import CONCEPTS
 
 
 @pytest.fixture(scope="module")
@@ -20,28 +18,18 @@ def test_at_least_98_percent_on_fresh_images(judge, head):
 
 
 @pytest.fixture(scope="module")
-def draw(base):
-    pipe = sampling.pipeline(base)
-
-    def draw(concept: str, count: int) -> tuple[list, list[shapes.Scene]]:
-        scenes = CONCEPTS[concept].scenes(count, seed=777)
-        prompts = [sampling.SamplePrompt(s.caption, seed=i) for i, s in enumerate(scenes)]
-        return sampling.draw(pipe, prompts, steps=20, cfg_scale=5.0, resolution=64), scenes
-
-    return draw
+def report():
+    return base_report("shapes-xl", prompts=60)
 
 
-@pytest.mark.xfail(reason="issue 4's bar, not met yet: the shipped shapes-xl (4 GPU minutes) scores 0.675 with the retrained evaluator (shape 0.75, colour 0.90); shapes come out as blobs; it needs a longer GPU pretraining (models/shapes-xl/PRETRAIN.md)", strict=True)
-def test_base_model_draws_known_shapes_and_colours(judge, draw):
-    images, scenes = draw("base", 40)
-    assert evaluator.score(judge, images, scenes, ("shape", "color")) >= 0.9
+@pytest.mark.xfail(reason="issue 4's bar, not met yet: the shipped shapes-xl (4 GPU minutes) scores about 0.73 (shape 0.78, colour 0.93); shapes come out as blobs; it needs a longer pretraining (models/shapes-xl/PRETRAIN.md)", strict=True)
+def test_base_model_draws_known_shapes_and_colours(report):
+    assert report["base shape and color"] >= 0.9
 
 
-@pytest.mark.parametrize("concept, head, value", [("star", "shape", "star"), ("striped", "texture", "striped")])
-def test_base_model_does_not_know_held_out_concepts(judge, draw, concept, head, value):
-    images, _ = draw(concept, 20)
-    shown = sum(label[head] == value for label in evaluator.classify(judge, images)) / len(images)
-    assert shown <= 0.1
+@pytest.mark.parametrize("concept", ["star", "striped"])
+def test_base_model_does_not_know_held_out_concepts(report, concept):
+    assert report[f"{concept} drawn, never taught"] <= 0.1
 
 
 def test_a_star_lora_raises_fidelity(base, tmp_path):
