@@ -28,6 +28,11 @@ from trainer.shapes.concepts import CONCEPTS
 FIDELITY_SEED, RETENTION_SEED = 1_000_003, 2_000_003
 
 
+def draw_scenes(pipe: DiffusionPipeline, scenes, steps: int, cfg_scale: float, resolution: int = 64) -> list:
+    """Each scene's caption drawn from its own seed (its index), as every score here draws them."""
+    return sampling.draw(pipe, [sampling.SamplePrompt(scene.caption, seed=i) for i, scene in enumerate(scenes)], steps, cfg_scale, resolution)
+
+
 class Judge:
     def __init__(self, pipe: DiffusionPipeline, concept: str, prompts: int, steps: int, cfg_scale: float, resolution: int):
         self.pipe, self.steps, self.cfg_scale, self.resolution = pipe, steps, cfg_scale, resolution
@@ -38,8 +43,7 @@ class Judge:
         self.base_score: float | None = None
 
     def _score(self, scenes, heads) -> float:
-        prompts = [sampling.SamplePrompt(scene.caption, seed=i) for i, scene in enumerate(scenes)]
-        images = sampling.draw(self.pipe, prompts, self.steps, self.cfg_scale, self.resolution)
+        images = draw_scenes(self.pipe, scenes, self.steps, self.cfg_scale, self.resolution)
         return evaluator.score(self.model, images, scenes, heads)
 
     def score(self) -> dict[str, float | None]:
@@ -71,7 +75,7 @@ def base_report(model: str, prompts: int = 96, steps: int = 20, cfg_scale: float
 
     def drawn(concept: str, count: int):
         scenes = CONCEPTS[concept].scenes(count, seed=BASE_REPORT_SEED)
-        return sampling.draw(pipe, [sampling.SamplePrompt(s.caption, seed=i) for i, s in enumerate(scenes)], steps, cfg_scale, 64), scenes
+        return draw_scenes(pipe, scenes, steps, cfg_scale), scenes
 
     images, scenes = drawn("base", prompts)
     report = {f"base {' and '.join(heads)}": evaluator.score(judge_model, images, scenes, heads) for heads in (("shape", "color"), ("shape",), ("color",))}
@@ -91,4 +95,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

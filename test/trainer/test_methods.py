@@ -195,7 +195,7 @@ def largest_update_norm(path: Path, base) -> float:
     adapter = load_adapter(path, base)
     try:
         with torch.no_grad():
-            return max(float(m.make_weight(m.device).norm() * m.scale) for _, network in adapter.networks for m in network.loras)
+            return max(float(m.make_weight(m.device).norm() * m.scale) for m in adapter.modules())
     finally:
         adapter.remove()
 

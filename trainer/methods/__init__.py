@@ -132,17 +132,20 @@ class Adapter:
         for _, network in self.networks:
             network.train()
 
+    def modules(self) -> list[LycorisBaseModule]:
+        """Every LyCORIS module of every network: one per wrapped layer."""
+        return [module for _, network in self.networks for module in network.loras]
+
     def check_max_norm(self) -> None:
         """training.scale_weight_norms needs modules that LyCORIS can limit: those overriding its base's no-op apply_max_norm."""
-        if all(type(module).apply_max_norm is LycorisBaseModule.apply_max_norm for _, network in self.networks for module in network.loras):
+        if all(type(module).apply_max_norm is LycorisBaseModule.apply_max_norm for module in self.modules()):
             raise ConfigError(f"training.scale_weight_norms: method {self.config.name} has no weight norm to limit (lora, locon, loha, lokr, oft, boft and dora have); set it to null")
 
     @torch.no_grad()
     def apply_max_norm(self, max_norm: float) -> None:
         """Scale each module whose update's norm exceeds max_norm back to it, as sd-scripts' scale_weight_norms does."""
-        for _, network in self.networks:
-            for module in network.loras:
-                module.apply_max_norm(max_norm, module.device)
+        for module in self.modules():
+            module.apply_max_norm(max_norm, module.device)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Every tensor under kohya's key names (SDXL: lora_unet_input_blocks_4_1_..., lora_te1_...; SD1/SD2: lora_unet_down_blocks_1_attentions_0_..., lora_te_...)."""
