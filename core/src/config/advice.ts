@@ -3,6 +3,7 @@
 // never stops a run; the cell shows it beside the editor.
 import type { ConfigIssue } from './validate.ts'
 import type { TrainConfig } from './schema.ts'
+import { drawsRegImages } from './sections/data.ts'
 import { OPTIMIZERS } from './sections/optimizer.ts'
 
 interface Rule {
@@ -37,7 +38,7 @@ const RULES: Rule[] = [
   },
   {
     path: 'data.prior_loss_weight',
-    applies: (c) => c.data.prior_loss_weight !== 1 && !c.data.reg_path && !(c.data.source === 'shapes' && c.data.reg_images > 0),
+    applies: (c) => c.data.prior_loss_weight !== 1 && !c.data.reg_path && !drawsRegImages(c.data),
     message: () => 'prior_loss_weight weighs regularization images, and this run has none: set data.reg_path (or, in the shapes world, data.reg_images).',
   },
   {

@@ -5,6 +5,7 @@
 // when the argument is absent, in tunebook's terms: the export leaves out what
 // equals it, the import assumes it for what a file leaves out.
 import { type MethodName, type SchedulerName, type TrainConfig } from '../config/schema.ts'
+import { drawsRegImages } from '../config/sections/data.ts'
 import { resolveConfig } from '../config/validate.ts'
 import { formatPyValue, parsePyValue, splitKeyValues } from './python-args.ts'
 
@@ -468,16 +469,15 @@ const dataRow: Row = {
  * The folder of regularization images sd-scripts reads: data.reg_path, else the base shapes tunebook
  * draws for data.reg_images (sd-scripts needs those on disk, like drawn training images); '' for none.
  */
-export const regDataDir = ({ data }: TrainConfig) => data.reg_path || (data.source === 'shapes' && data.reg_images > 0 ? 'reg_images' : '')
+export const regDataDir = ({ data }: TrainConfig) => data.reg_path || (drawsRegImages(data) ? 'reg_images' : '')
 
 const regRow: Row = {
   args: ['reg_data_dir'],
   write(config) {
     const dir = regDataDir(config)
-    const { data } = config
     if (!dir) return []
-    if (data.source !== 'shapes' || data.reg_images === 0) return [arg('reg_data_dir', dir)]
-    return [arg('reg_data_dir', dir), note(`data.reg_images: ${data.reg_images} regularization images of the base shapes are drawn by tunebook; sd-scripts needs them on disk in <repeats>_<name> folders`)]
+    if (!drawsRegImages(config.data)) return [arg('reg_data_dir', dir)]
+    return [arg('reg_data_dir', dir), note(`data.reg_images: ${config.data.reg_images} regularization images of the base shapes are drawn by tunebook; sd-scripts needs them on disk in <repeats>_<name> folders`)]
   },
   read(r) {
     const dir = r.take('reg_data_dir')

@@ -30,6 +30,9 @@ export const CONCEPTS = {
   },
 } satisfies Record<string, RegistryEntry>
 
+/** Whether tunebook draws the regularization images itself: data.reg_images base shapes, in the shapes world only. */
+export const drawsRegImages = (data: { source: string; reg_images: number }) => data.source === 'shapes' && data.reg_images > 0
+
 export const DataSection = section('Where the training images and captions come from.', {
   source: choice(DATA_SOURCES, 'shapes', 'Where images come from.'),
   concept: choice(CONCEPTS, 'base', 'With source shapes: which concept the dataset shows. A LoRA usually teaches one new concept from 10 to 40 images.'),
