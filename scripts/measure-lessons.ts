@@ -1,4 +1,4 @@
-// npm run measure:lessons -- [lessons/41-epochs-and-burning.md ...] [--seeds 0,1,2] [--model PATH] [--jobs N] [--steps N] [--out FILE]
+// npm run measure:lessons -- [lessons/41-epochs-and-burning.md ...] [--cells ID,ID] [--seeds 0,1,2] [--model PATH] [--jobs N] [--steps N] [--out FILE]
 //
 // Measures again what the lessons' tables report: every train cell of the
 // given lessons (all of them by default), at its full length, once per seed,
@@ -8,7 +8,8 @@
 // weights. The report (JSON) holds each run's scores, loss and time, and for
 // each cell the mean fidelity and retention over each quarter of the run,
 // per seed and across seeds; a table of those is printed as runs finish.
-// --steps cuts every run short, to try the tool itself.
+// --cells measures only the named cells (one table's worth); --steps cuts
+// every run short, to try the tool itself.
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
@@ -49,10 +50,10 @@ export function quarters(scores: Score[], total: number): Quarter[] {
 }
 
 /** Every train cell of a lesson as the server would run it, once per seed. */
-export function jobsOf(lessonPath: string, seeds: number[], overrides: { model?: string; steps?: number; threads: number }): Job[] {
+export function jobsOf(lessonPath: string, seeds: number[], overrides: { model?: string; steps?: number; threads: number; cells?: string[] }): Job[] {
   const notebook = parseNotebook(readFileSync(lessonPath, 'utf8'))
   return notebook.cells.flatMap((cell) => {
-    if (cell.kind !== 'train') return []
+    if (cell.kind !== 'train' || (overrides.cells && !overrides.cells.includes(cell.id))) return []
     const merged = mergeDefaults(notebook.frontMatter, cell.source)
     if (!merged.ok) throw new Error(`${lessonPath}, cell ${cell.id}: ${merged.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
     return seeds.map((seed) => {
@@ -104,14 +105,17 @@ function outcome(runDir: string) {
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { seeds: { type: 'string', default: '0,1,2' }, model: { type: 'string' }, jobs: { type: 'string', default: '1' }, steps: { type: 'string' }, out: { type: 'string' } },
+    options: { cells: { type: 'string' }, seeds: { type: 'string', default: '0,1,2' }, model: { type: 'string' }, jobs: { type: 'string', default: '1' }, steps: { type: 'string' }, out: { type: 'string' } },
   })
   setup({ client: false })
   const lessons = positionals.length ? positionals.map((p) => resolve(process.env.INIT_CWD ?? process.cwd(), p)) : readdirSync(join(root, 'lessons')).filter((n) => n.endsWith('.md')).sort().map((n) => join(root, 'lessons', n))
   const seeds = values.seeds!.split(',').map(Number)
   const jobs = Number(values.jobs)
   const model = values.model && resolve(process.env.INIT_CWD ?? process.cwd(), values.model)
-  const queue = lessons.flatMap((lesson) => jobsOf(lesson, seeds, { model, steps: values.steps ? Number(values.steps) : undefined, threads: 1 }))
+  const cells = values.cells?.split(',')
+  const queue = lessons.flatMap((lesson) => jobsOf(lesson, seeds, { model, steps: values.steps ? Number(values.steps) : undefined, threads: 1, cells }))
+  const unknown = cells?.filter((id) => !queue.some((job) => job.cell === id))
+  if (unknown?.length) throw new Error(`--cells: no train cell ${unknown.join(', ')} in ${lessons.map((l) => basename(l)).join(', ')}`)
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const folder = join(root, 'runs', `measure-${stamp}`)
   const report: Record<string, any> = { model: model ?? 'shapes-xl', seeds, started: new Date().toISOString(), runs: [] as any[] }
