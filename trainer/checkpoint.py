@@ -2,7 +2,8 @@
 
 A state folder holds the adapter's weights, the optimizer's and the LR
 scheduler's state, the gradient scaler, the random generator that draws noise
-and timesteps, the step, and the config it was trained with. Batch order is a
+and timesteps, the global random states (the adapters' dropouts and DyLoRA's
+rank draw from them), the step, and the config it was trained with. Batch order is a
 pure function of (seed, epoch), so it needs no saving. Resuming on the same
 machine reproduces the loss sequence of an uninterrupted run.
 """
@@ -10,6 +11,7 @@ machine reproduces the loss sequence of an uninterrupted run.
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import torch
@@ -30,6 +32,7 @@ def save(run_dir: Path, *, step: int, config: dict, modules: dict, generator: to
         "config": config,
         "modules": {name: module.state_dict() for name, module in modules.items()},
         "generator": generator.get_state(),
+        "global_rng": {"torch": torch.get_rng_state(), "python": random.getstate(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
     }
     tmp = folder / f".{STATE_FILE}.tmp"
     torch.save(payload, tmp)
@@ -54,6 +57,11 @@ def load(file: Path, *, config: dict, modules: dict, generator: torch.Generator)
     for name, module in modules.items():
         module.load_state_dict(payload["modules"][name])
     generator.set_state(payload["generator"])
+    if "global_rng" in payload:  # states saved before it was kept resume as they always did
+        torch.set_rng_state(payload["global_rng"]["torch"])
+        random.setstate(payload["global_rng"]["python"])
+        if payload["global_rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(payload["global_rng"]["cuda"])
     return payload["step"]
 
 

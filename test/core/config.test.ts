@@ -105,6 +105,12 @@ describe('advice', () => {
     expect(warningsOf('data:\n  source: folder\n  path: /d\n  reg_images: 10\n')[0]).toMatchObject({ path: 'data.reg_images', message: expect.stringContaining('data.reg_path') })
   })
 
+  it('warns about a dropout the method does not apply, naming the methods that do', () => {
+    expect(warningsOf('method:\n  name: oft\n  dropout: 0.1\n')).toMatchObject([{ path: 'method.dropout', message: 'oft does not apply dropout; the run will refuse it (lora, locon, loha, lokr, glora do).' }])
+    expect(warningsOf('method:\n  name: lokr\n  rank_dropout: 0.1\n  module_dropout: 0.1\n').map((w) => w.path)).toEqual(['method.rank_dropout'])
+    expect(warningsOf('method:\n  name: lora\n  dropout: 0.1\n  rank_dropout: 0.1\n  module_dropout: 0.1\n')).toEqual([])
+  })
+
   it('warns that a method without a low-rank update cannot take scale_weight_norms', () => {
     expect(warningsOf('method:\n  name: ia3\noptimizer:\n  lr: 0.01\ntraining:\n  scale_weight_norms: 1\n').map((w) => w.path)).toContain('training.scale_weight_norms')
     expect(warningsOf('training:\n  scale_weight_norms: 1\n')).toEqual([])

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { parse as parseToml } from 'smol-toml'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { METHODS, OPTIMIZERS, SCHEDULERS, type TrainConfig } from '../../core/src/config/schema.ts'
+import { METHODS, OPTIMIZERS, SCHEDULERS, type MethodName, type TrainConfig } from '../../core/src/config/schema.ts'
+import { DROPOUTS } from '../../core/src/config/sections/method.ts'
 import { resolveConfig } from '../../core/src/config/validate.ts'
 import { importTrainConfig, type ImportFile } from '../../core/src/interop/sd-scripts-import.ts'
 import { TABLE_ARGS } from '../../core/src/interop/sd-scripts-table.ts'
@@ -120,6 +121,8 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     ['Kohya DyLoRA', { network_dim: 16, unit: 4 }, { name: 'dylora', rank: 16, block_size: 4 }],
     ['Kohya LoCon', { conv_dim: 8, conv_alpha: 2 }, { name: 'locon', conv_rank: 8, conv_alpha: 2 }],
     ['LyCORIS/iA3', {}, { name: 'ia3' }],
+    ['Standard', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }],
+    ['LyCORIS/LoHa', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'loha', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }],
   ])('%s', (type, extra, method) => {
     expect(preset({ LoRA_type: type, LyCORIS_preset: 'attn-mlp', ...extra }).method).toMatchObject(method)
   })
@@ -127,6 +130,12 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
   it('Prodigy with its optimizer_args: known ones into fields, the rest into optimizer.args', () => {
     const c = preset({ optimizer: 'Prodigy', optimizer_args: 'weight_decay=0.01 decouple=True d0=0.0001 use_bias_correction=True', learning_rate: 1 })
     expect(c.optimizer).toMatchObject({ name: 'prodigy', weight_decay: 0.01, use_bias_correction: true, args: { decouple: true, d0: 0.0001 } })
+  })
+
+  it('a dropout the method would not apply is listed with the methods that would', () => {
+    const result = importText(JSON.stringify({ LoRA_type: 'LyCORIS/Diag-OFT', LyCORIS_preset: 'attn-mlp', network_dropout: 0.1 }), 'preset.json')
+    expect(resolved(result.config).method).toMatchObject({ name: 'oft', dropout: 0 })
+    expect(result.notImported).toContainEqual(expect.stringMatching(/^network_dropout = 0.1 \(.*method oft has no neuron dropout \(lora, locon, loha, lokr, glora have\)/))
   })
 
   it('a text-encoder LR of 0 beside a UNet LR trains the UNet only, as in kohya_ss', () => {
@@ -209,6 +218,8 @@ const METHOD_FIELDS: Record<string, object> = {
   oft: { block_size: 8, constraint: 0.001, rescaled: true },
   boft: { block_size: 8, constraint: 0.001, rescaled: true },
 }
+// Each dropout the method applies, at its own value.
+const dropoutsOf = (name: MethodName) => Object.fromEntries(Object.entries(DROPOUTS).flatMap(([field, methods], i) => (methods.includes(name) ? [[field, 0.1 + i / 10]] : [])))
 const SCHEDULER_FIELDS: Record<string, object> = {
   cosine_with_restarts: { num_cycles: 3 },
   polynomial: { power: 2, lr_end: 1e-6 },
@@ -223,7 +234,7 @@ const NO_WARMUP = ['constant', 'piecewise_constant', 'rex']
 const configs: [string, object][] = [
   ...Object.keys(METHODS).map((name) => [
     `method ${name}`,
-    { data: folder, method: { name, ...(name.endsWith('oft') ? {} : { rank: 16 }), alpha: 4, train_text_encoder: true, text_encoder_lr: 1e-5, unet_lr: 1e-4, ...METHOD_FIELDS[name] } },
+    { data: folder, method: { name, ...(name.endsWith('oft') ? {} : { rank: 16 }), alpha: 4, train_text_encoder: true, text_encoder_lr: 1e-5, unet_lr: 1e-4, ...METHOD_FIELDS[name], ...dropoutsOf(name as MethodName) } },
   ] as [string, object]),
   ...Object.keys(OPTIMIZERS).map((name) => [`optimizer ${name}`, { data: folder, optimizer: { name, weight_decay: 0.02, args: { eps: 1e-8 } } }] as [string, object]),
   ...Object.keys(SCHEDULERS).map((name) => [

@@ -37,6 +37,7 @@ const configs: [string, object][] = [
   ],
   ['regularization folder', { data: { source: 'folder', path: '/data/set', reg_path: '/data/reg', prior_loss_weight: 0.5 } }],
   ['drawn regularization shapes', { data: { source: 'shapes', reg_images: 8, prior_loss_weight: 0.5 } }],
+  ['dropouts', { method: { name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 } }],
 ]
 
 describe('sd-scripts export', () => {
@@ -104,6 +105,13 @@ describe('sd-scripts export', () => {
     expect(lines({ save_state_every: 10 })).toEqual(['--save_every_n_steps 10', '--save_state'])
     expect(lines({ save_every: 25, save_state_every: 25 })).toEqual(['--save_every_n_steps 25', '--save_state'])
     expect(lines({ save_every: 25, save_state_every: 10 })).toEqual(['# training.save_state_every: 10; sd-scripts saves states with the adapter, here every 25 steps', '--save_every_n_steps 25', '--save_state'])
+  })
+
+  it('dropouts: network_dropout on the command line, rank and module dropout in network_args, none when off', () => {
+    const lines = (method: object) => toSdScriptsCommand(config({ method })).split('\n').filter((l) => /dropout/.test(l) && !l.startsWith('#')).map((l) => l.trim().replace(/ \\$/, ''))
+    expect(lines({ name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 })).toEqual(['--network_args rank_dropout=0.2 module_dropout=0.05', '--network_dropout 0.1'])
+    expect(lines({ name: 'loha', rank_dropout: 0.2 })).toEqual(['--network_args algo=loha conv_dim=4 conv_alpha=4 rank_dropout=0.2'])
+    expect(lines({ name: 'lora' })).toEqual([])
   })
 
   it('OFT passes its block size as network_dim, as LyCORIS reads it', () => {

@@ -1,6 +1,7 @@
 """Every method trains, saves in kohya's format, and loads back from the file alone to the same output."""
 
 import json
+import random
 import math
 from pathlib import Path
 
@@ -234,3 +235,56 @@ def test_the_methods_with_norms_to_limit_are_those_the_editor_names(base):
         finally:
             adapter.remove()
     assert normed == {"lora", "locon", "loha", "lokr", "oft", "boft", "dora"}
+
+
+def dropout_readers(base, monkeypatch) -> dict[str, set[str]]:
+    """Which methods' modules each dropout reaches, measured: an output that varies with the random state in training mode."""
+    monkeypatch.setattr("trainer.methods.check_dropouts", lambda config: None)  # try every pair, refused ones too
+    readers = {field: set() for field in ("dropout", "rank_dropout", "module_dropout")}
+    for name in METHODS.names():
+        for field in readers:
+            adapter = METHODS[name].create(base, configs.load({"method": {"name": name, field: 0.5}}).method)
+            try:
+                with torch.no_grad():  # away from the identity, so that dropping a part of it shows
+                    for p in adapter.parameters():
+                        p.add_(torch.randn_like(p, generator=torch.Generator().manual_seed(p.numel())) * 0.05)
+                outputs = []
+                for seed in (0, 1):
+                    random.seed(0)  # DyLoRA's rank draw held still: only the dropouts' torch draws differ
+                    torch.manual_seed(seed)
+                    outputs.append(probe(base.unet))
+                if not torch.equal(*outputs):
+                    readers[field].add(name)
+                adapter.eval()
+                torch.testing.assert_close(probe(base.unet), probe(base.unet))  # never in eval
+            finally:
+                adapter.remove()
+    return readers
+
+
+def test_each_dropout_reaches_the_methods_the_schema_names(base, monkeypatch):
+    """The schema's x-methods are what the trainer refuses by and the editor warns by; here they meet what LyCORIS does."""
+    declared = {field: set(spec["x-methods"]) for field, spec in configs.schema()["properties"]["method"]["properties"].items() if "x-methods" in spec}
+    assert dropout_readers(base, monkeypatch) == declared
+
+
+def test_a_dropout_the_method_would_ignore_is_refused(base, tmp_path):
+    events = []
+    train({**RUN, "method": {"name": "oft", "dropout": 0.1}}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
+    assert [e["type"] for e in events] == ["failed"]
+    assert events[0]["error"] == "method.dropout: method oft does not apply it (lora, locon, loha, lokr, glora do); set it to 0"
+
+
+def test_dropouts_act_while_training_only_and_are_recorded(base, fresh, tmp_path):
+    dropouts = {"dropout": 0.2, "rank_dropout": 0.25, "module_dropout": 0.1}
+    recorder = run(base, tmp_path, {"name": "lora", **dropouts})
+    assert recorder.events[-1]["type"] == "finished", recorder.events[-1]
+    with safe_open(str(tmp_path / ADAPTER_FILE), "pt") as f:
+        metadata = f.metadata()
+    assert metadata["ss_network_dropout"] == "0.2"
+    assert json.loads(metadata["ss_network_args"])["rank_dropout"] == "0.25" and json.loads(metadata["ss_network_args"])["module_dropout"] == "0.1"
+    adapter = load_adapter(tmp_path / ADAPTER_FILE, fresh)  # in eval: the whole adapter, as it was sampled at the end
+    try:
+        torch.testing.assert_close(probe(fresh.unet), recorder.trained, rtol=1e-4, atol=1e-5)
+    finally:
+        adapter.remove()

@@ -95,8 +95,10 @@ def test_settings_change_the_loss(base, tmp_path):
         assert changed[1]["loss"] != pytest.approx(plain[1]["loss"], rel=1e-6), settings
 
 
-def test_resume_continues_the_loss_sequence_exactly(base, tmp_path):
-    config = merged(SMALL, {"optimizer": {"lr": 1e-2}, "scheduler": {"name": "cosine"}, "training": {"max_steps": 6}})
+# The dropouts and DyLoRA's rank draw from the global random states, which the state keeps too.
+@pytest.mark.parametrize("method", [{}, {"name": "lora", "dropout": 0.3, "rank_dropout": 0.3, "module_dropout": 0.3}, {"name": "dylora", "module_dropout": 0.3}], ids=["lora", "dropouts", "dylora"])
+def test_resume_continues_the_loss_sequence_exactly(base, tmp_path, method):
+    config = merged(SMALL, {"method": method, "optimizer": {"lr": 1e-2}, "scheduler": {"name": "cosine"}, "training": {"max_steps": 6}})
     straight = [e["loss"] for e in run(base, tmp_path, config, name="straight") if e["type"] == "step"]
 
     first = run(base, tmp_path, config, stop_after=3, name="first")

@@ -21,7 +21,7 @@ from lycoris.wrapper import network_module_dict
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from trainer.config import ConfigError, Frozen
+from trainer.config import ConfigError, Frozen, resolve, schema
 from trainer.methods import block_sizes
 from trainer.methods.dylora import OrderedRankDyLora
 from trainer.methods.kohya_names import file_names
@@ -51,6 +51,13 @@ def components(base, train_text_encoder: bool) -> list[Component]:
     return [Component(group, prefix, model, file_names(model, prefix, family.unet_layout)) for group, prefix, model in found]
 
 
+def check_dropouts(config: Frozen) -> None:
+    """A dropout the method's LyCORIS modules would silently ignore is refused; the schema's x-methods say which read it."""
+    for field, spec in schema()["properties"]["method"]["properties"].items():
+        if "x-methods" in spec and getattr(config, field) and config.name not in spec["x-methods"]:
+            raise ConfigError(f"method.{field}: method {config.name} does not apply it ({', '.join(spec['x-methods'])} do); set it to 0")
+
+
 @dataclass(frozen=True)
 class Method:
     """A LyCORIS algorithm, the layers it wraps, and the LyCORIS arguments the config gives it."""
@@ -74,6 +81,7 @@ class Method:
         config = Frozen({**config.to_dict(), "block_size": config.block_size or self.block_size})
         if config.text_encoder_lr is not None and not config.train_text_encoder:
             raise ConfigError("method.text_encoder_lr: set, but method.train_text_encoder is false, so the text encoders are frozen and have no learning rate")
+        check_dropouts(config)
         parts = components(base, config.train_text_encoder)
         self.check(config, {w for part in parts for w in self.targets.widths(part.model, part.group)})
         networks = []
@@ -92,6 +100,9 @@ class Method:
                 train_norm=self.targets.norms,
                 warn_on_unmatched=False,
                 bypass_mode=self.bypass,
+                dropout=config.dropout,
+                rank_dropout=config.rank_dropout,
+                module_dropout=config.module_dropout,
                 **self.options(config),
             )
             network.apply_to()  # wraps the targeted layers' forward; undone by Adapter.remove()
@@ -180,7 +191,8 @@ class Adapter:
 def load_adapter(path: Path, base) -> Adapter:
     """Apply a saved adapter to a base model (for inference or to check a save), from the file alone."""
     with safe_open(str(path), "pt") as f:
-        config = Frozen(json.loads(f.metadata()["ss_tunebook_method"]))
+        # Defaults filled in: a file saved before a method field existed loads as it was trained.
+        config = Frozen(resolve({"method": json.loads(f.metadata()["ss_tunebook_method"])})["method"])
     adapter = METHODS[config.name].create(base, config)
     adapter.load_state_dict(load_file(str(path)))
     adapter.eval()

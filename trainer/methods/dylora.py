@@ -37,6 +37,8 @@ class OrderedRankDyLora(DyLoraModule):
         return down, up
 
     def forward(self, x, *args, **kwargs):
+        if self.training and self.module_dropout and torch.rand(1) < self.module_dropout:
+            return self.org_forward(x, *args, **kwargs)
         down, up = self._rank_weights()
         down = down.view(down.shape[0], *self.shape[1:]) if self.module_type != "linear" else down
         up = up.view(*up.shape, *(1 for _ in self.shape[2:]))

@@ -17,7 +17,18 @@ from trainer.config import Frozen
 from trainer.models import prediction_type
 
 # Our field names -> the network_args sd-scripts passes to lycoris.kohya.
-LYCORIS_ARGS = {"conv_rank": "conv_dim", "conv_alpha": "conv_alpha", "factor": "factor", "decompose_both": "decompose_both", "block_size": "block_size", "constraint": "constraint", "rescaled": "rescaled", "weight_decompose": "dora_wd"}
+LYCORIS_ARGS = {
+    "conv_rank": "conv_dim",
+    "conv_alpha": "conv_alpha",
+    "factor": "factor",
+    "decompose_both": "decompose_both",
+    "block_size": "block_size",
+    "constraint": "constraint",
+    "rescaled": "rescaled",
+    "weight_decompose": "dora_wd",
+    "rank_dropout": "rank_dropout",
+    "module_dropout": "module_dropout",
+}
 
 
 def network_metadata(algo: str, config: Frozen, options: dict) -> dict[str, str]:
@@ -27,6 +38,7 @@ def network_metadata(algo: str, config: Frozen, options: dict) -> dict[str, str]
         "ss_network_dim": str(config.rank),
         "ss_network_alpha": str(config.alpha),
         "ss_network_args": json.dumps(args),
+        "ss_network_dropout": str(config.dropout),
         "ss_tunebook_method": json.dumps(config.to_dict()),
     }
 

@@ -4,6 +4,7 @@
 import type { ConfigIssue } from './validate.ts'
 import type { TrainConfig } from './schema.ts'
 import { drawsRegImages } from './sections/data.ts'
+import { DROPOUTS } from './sections/method.ts'
 import { OPTIMIZERS } from './sections/optimizer.ts'
 
 interface Rule {
@@ -51,6 +52,11 @@ const RULES: Rule[] = [
     applies: (c) => c.training.scale_weight_norms !== null && !NORMED.includes(c.method.name),
     message: (c) => `${c.method.name} has no low-rank update whose norm could be limited; the run will refuse scale_weight_norms (${NORMED.join(', ')} have one).`,
   },
+  ...(Object.keys(DROPOUTS) as (keyof typeof DROPOUTS)[]).map((field) => ({
+    path: `method.${field}`,
+    applies: (c: TrainConfig) => c.method[field] > 0 && !DROPOUTS[field].includes(c.method.name),
+    message: (c: TrainConfig) => `${c.method.name} does not apply ${field}; the run will refuse it (${DROPOUTS[field].join(', ')} do).`,
+  })),
   {
     path: 'training.mixed_precision',
     applies: (c) => c.training.mixed_precision === 'fp16' && c.method.name === 'full',

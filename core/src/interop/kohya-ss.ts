@@ -39,8 +39,8 @@ const LYCORIS = ['conv_dim', 'conv_alpha', 'use_tucker', 'use_scalar', 'rank_dro
 
 /** Each LoRA_type: the network module, LyCORIS' algorithm, and which preset keys go into network_args. */
 const LORA_TYPES: Record<string, { module: string; algo?: string; keys: string[] }> = {
-  Standard: { module: 'networks.lora', keys: [] },
-  'Kohya LoCon': { module: 'networks.lora', keys: ['conv_dim', 'conv_alpha'] },
+  Standard: { module: 'networks.lora', keys: ['rank_dropout', 'module_dropout'] },
+  'Kohya LoCon': { module: 'networks.lora', keys: ['conv_dim', 'conv_alpha', 'rank_dropout', 'module_dropout'] },
   'Kohya DyLoRA': { module: 'networks.dylora', keys: ['conv_dim', 'conv_alpha', 'unit'] },
   'LyCORIS/LoCon': { module: 'lycoris.kohya', algo: 'locon', keys: LYCORIS },
   'LyCORIS/LoHa': { module: 'lycoris.kohya', algo: 'loha', keys: LYCORIS },

@@ -6,6 +6,7 @@
 // equals it, the import assumes it for what a file leaves out.
 import { type MethodName, type SchedulerName, type TrainConfig } from '../config/schema.ts'
 import { drawsRegImages } from '../config/sections/data.ts'
+import { DROPOUTS } from '../config/sections/method.ts'
 import { resolveConfig } from '../config/validate.ts'
 import { formatPyValue, parsePyValue, splitKeyValues } from './python-args.ts'
 
@@ -110,42 +111,45 @@ const CONV_METHODS: MethodName[] = ['locon', 'loha', 'lokr']
 const OFT_METHODS: MethodName[] = ['oft', 'boft']
 const DEFAULT_BLOCK_SIZE: Partial<Record<MethodName, number>> = { dylora: 4, oft: 4, boft: 16 }
 
-/** The method fields LyCORIS takes as network_args, and the methods that read each. */
-const NETWORK_ARGS: { key: string; field: keyof TrainConfig['method']; methods: MethodName[] }[] = [
+/** The method fields sd-scripts passes on as network_args, the methods that read each, and the value that means off (left out). */
+const NETWORK_ARGS: { key: string; field: keyof TrainConfig['method']; methods: readonly MethodName[]; off?: unknown }[] = [
   { key: 'conv_dim', field: 'conv_rank', methods: CONV_METHODS },
   { key: 'conv_alpha', field: 'conv_alpha', methods: CONV_METHODS },
   { key: 'factor', field: 'factor', methods: ['lokr'] },
-  { key: 'decompose_both', field: 'decompose_both', methods: ['lokr'] },
+  // LyCORIS passes some flags on as the raw string, where "False" would read as true: leave false ones out.
+  { key: 'decompose_both', field: 'decompose_both', methods: ['lokr'], off: false },
   { key: 'block_size', field: 'block_size', methods: ['dylora'] },
   { key: 'constraint', field: 'constraint', methods: OFT_METHODS },
-  { key: 'rescaled', field: 'rescaled', methods: OFT_METHODS },
+  { key: 'rescaled', field: 'rescaled', methods: OFT_METHODS, off: false },
+  // networks.lora reads these two as well.
+  { key: 'rank_dropout', field: 'rank_dropout', methods: DROPOUTS.rank_dropout, off: 0 },
+  { key: 'module_dropout', field: 'module_dropout', methods: DROPOUTS.module_dropout, off: 0 },
 ]
 /** tunebook wraps attention and feed-forward layers only, unless the method reaches the convolutions. */
 const presetOf = (name: MethodName) => (CONV_METHODS.includes(name) || name === 'full' ? undefined : 'attn-mlp')
 
 const methodRow: Row = {
-  args: ['network_module', 'network_args', 'network_dim', 'network_alpha'],
+  args: ['network_module', 'network_args', 'network_dim', 'network_alpha', 'network_dropout'],
   write({ method }) {
     const blockSize = method.block_size ?? DEFAULT_BLOCK_SIZE[method.name]
     const oft = OFT_METHODS.includes(method.name)
+    const preset = presetOf(method.name)
+    const given = NETWORK_ARGS.filter((a) => a.methods.includes(method.name))
+      .map((a) => [a.key, a.field === 'block_size' ? blockSize : method[a.field], a.off] as const)
+      .filter(([, value, off]) => value !== off)
+      .map(([key, value]) => `${key}=${formatPyValue(value)}`)
     const lines: SdScriptsLine[] = []
-    if (method.name === 'lora') lines.push(arg('network_module', 'networks.lora'))
+    if (method.name === 'lora') lines.push(arg('network_module', 'networks.lora'), ...(given.length ? [arg('network_args', given)] : []))
     else {
-      const preset = presetOf(method.name)
-      const networkArgs = [
-        `algo=${ALGOS[method.name]}`,
-        ...NETWORK_ARGS.filter((a) => a.methods.includes(method.name))
-          .map((a) => [a.key, a.field === 'block_size' ? blockSize : method[a.field]] as const)
-          // LyCORIS passes some flags on as the raw string, where "False" would read as true: leave false ones out.
-          .filter(([, value]) => value !== false)
-          .map(([key, value]) => `${key}=${formatPyValue(value)}`),
-        ...(method.name === 'dora' ? ['dora_wd=True'] : []),
-        ...(preset ? [`preset=${preset}`] : []),
-      ]
+      const networkArgs = [`algo=${ALGOS[method.name]}`, ...given, ...(method.name === 'dora' ? ['dora_wd=True'] : []), ...(preset ? [`preset=${preset}`] : [])]
       lines.push(arg('network_module', 'lycoris.kohya'), arg('network_args', networkArgs))
     }
     // LyCORIS reads OFT's block size from network_dim.
     lines.push(arg('network_dim', oft ? blockSize! : method.rank), arg('network_alpha', method.alpha))
+    // sd-scripts hands network_dropout to LyCORIS as its dropout.
+    if (method.dropout) lines.push(arg('network_dropout', method.dropout))
+    if (method.name === 'lora' && method.dropout)
+      lines.push(note("method.dropout: sd-scripts' networks.lora drops the update's r hidden features, tunebook's LoRA (LyCORIS) its outputs; both are dropout on the adapter's path, at the same rate"))
     if (method.name === 'lora') lines.push(note("method lora: sd-scripts' networks.lora also wraps each transformer's proj_in/proj_out, which tunebook's LoRA leaves alone; its file is slightly larger"))
     return lines
   },
@@ -186,6 +190,9 @@ const methodRow: Row = {
     const alpha = r.take('network_alpha')
     if (alpha !== undefined) r.set('method.alpha', alpha, 'network_alpha')
     else r.assume('method.alpha', 1, 'network_alpha')
+    const dropout = r.take('network_dropout')
+    if (dropout && !DROPOUTS.dropout.includes(name)) r.skip('network_dropout', dropout, `method ${name} has no neuron dropout (${DROPOUTS.dropout.join(', ')} have)`)
+    else if (dropout !== undefined) r.set('method.dropout', dropout, 'network_dropout')
     for (const a of NETWORK_ARGS) {
       const value = take(a.key)
       if (value === undefined) continue

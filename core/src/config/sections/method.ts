@@ -64,6 +64,25 @@ export const METHODS = {
 
 export type MethodName = keyof typeof METHODS
 
+/** The methods whose modules read each dropout, as tunebook runs them (LyCORIS 4.1.3, bypass where the method allows).
+ * The trainer refuses the others and the editor warns; test/trainer/test_methods.py measures it. */
+export const DROPOUTS: Record<'dropout' | 'rank_dropout' | 'module_dropout', readonly MethodName[]> = {
+  dropout: ['lora', 'locon', 'loha', 'lokr', 'glora'],
+  rank_dropout: ['lora', 'locon', 'loha', 'oft', 'dora', 'glora', 'full'],
+  module_dropout: Object.keys(METHODS) as MethodName[],
+}
+
+const probability = (field: keyof typeof DROPOUTS, description: string) =>
+  Type.Optional(
+    Type.Number({
+      minimum: 0,
+      exclusiveMaximum: 1,
+      default: 0,
+      description: `${description} Only while training: samples, scores and the saved file use the whole adapter. 0 turns it off. Used by ${DROPOUTS[field].join(', ')}.`,
+      'x-methods': DROPOUTS[field],
+    }),
+  )
+
 export const MethodSection = section('The adapter that is trained on top of the frozen base model.', {
   name: choice(METHODS, 'lora', 'Fine-tuning method.'),
   rank: Type.Optional(
@@ -130,6 +149,18 @@ export const MethodSection = section('The adapter that is trained on top of the 
       default: false,
       description: 'OFT/BOFT: also learn a scale per output channel after the rotation, so magnitudes can change, not only directions. Used by oft, boft.',
     }),
+  ),
+  dropout: probability(
+    'dropout',
+    'Neuron dropout (network_dropout in sd-scripts): at each step every output of the adapter is zeroed with this probability and the rest scaled up, so the concept cannot hang on a few features. 0.1 is a common choice.',
+  ),
+  rank_dropout: probability(
+    'rank_dropout',
+    'Rank dropout (rank_dropout in network_args): at each step every rank of the low-rank update (LoRA, LoCon, GLoRA), or every output row of the update (LoHa, DoRA, OFT, full), is dropped with this probability. kohya_ss presets use 0.1 to 0.3.',
+  ),
+  module_dropout: probability(
+    'module_dropout',
+    'Module dropout (module_dropout in network_args): at each step every adapted layer skips its adapter altogether with this probability, so no single layer carries the concept. 0.1 or less.',
   ),
   train_text_encoder: Type.Optional(
     Type.Boolean({
