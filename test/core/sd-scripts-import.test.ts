@@ -132,6 +132,13 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     expect(c.optimizer).toMatchObject({ name: 'prodigy', weight_decay: 0.01, use_bias_correction: true, args: { decouple: true, d0: 0.0001 } })
   })
 
+  it("an SDXL preset's clip skip is listed, not imported: sd-scripts ignores it there", () => {
+    const result = importText(JSON.stringify({ sdxl: true, clip_skip: 2 }), 'preset.json')
+    expect(resolved(result.config).training.clip_skip).toBe(1)
+    expect(result.notImported).toContainEqual(expect.stringMatching(/^clip_skip = 2 \(.*ignores clip skip for SDXL/))
+    expect(resolved(importText(JSON.stringify({ sdxl: false, clip_skip: 2 }), 'preset.json').config).training.clip_skip).toBe(2)
+  })
+
   it('a dropout the method would not apply is listed with the methods that would', () => {
     const result = importText(JSON.stringify({ LoRA_type: 'LyCORIS/Diag-OFT', LyCORIS_preset: 'attn-mlp', network_dropout: 0.1 }), 'preset.json')
     expect(resolved(result.config).method).toMatchObject({ name: 'oft', dropout: 0 })

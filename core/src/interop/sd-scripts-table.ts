@@ -565,6 +565,17 @@ const gradientClipRow: Row = {
   },
 }
 
+// sd-scripts warns and ignores clip skip for SDXL, where tunebook refuses it; a kohya_ss preset says which it is.
+const clipSkip = field('training.clip_skip', 'clip_skip', { sd: 1 })
+const clipSkipRow: Row = {
+  ...clipSkip,
+  read(r) {
+    const skip = r.peek('clip_skip')
+    if (skip !== undefined && skip !== 1 && r.peek('sdxl') === true) r.skip('clip_skip', r.take('clip_skip'), 'sd-scripts ignores clip skip for SDXL, and tunebook takes only 1 there')
+    else clipSkip.read(r)
+  },
+}
+
 const buckets = (c: TrainConfig) => (c.data as { buckets?: boolean }).buckets === true
 
 /** Every row, in the order a reader expects the arguments: model, data, network, optimizer, schedule, training, watching. */
@@ -605,7 +616,7 @@ export const ROWS: readonly Row[] = [
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   gradientClipRow,
   field('training.scale_weight_norms', 'scale_weight_norms', { fromArg: (v) => (v === 0 ? null : v) }),
-  field('training.clip_skip', 'clip_skip', { sd: 1 }),
+  clipSkipRow,
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),
   cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs', false),
