@@ -22,6 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from trainer.config import ConfigError, Frozen, resolve, schema
+from trainer.models import placement
 from trainer.methods import block_sizes
 from trainer.methods.dylora import OrderedRankDyLora
 from trainer.methods.kohya_names import file_names
@@ -106,7 +107,7 @@ class Method:
                 **self.options(config),
             )
             network.apply_to()  # wraps the targeted layers' forward; undone by Adapter.remove()
-            device = next(part.model.parameters()).device
+            device, _ = placement(part.model)
             if device.type != "cpu":  # LyCORIS builds its layers on the CPU, whatever the model's device
                 network.to(device)
             networks.append((part, network))
@@ -120,7 +121,7 @@ class Adapter:
         self.method = method
         self.config = config
         self.networks = networks
-        self.devices = [(part.model, next(part.model.parameters()).device) for part, _ in networks]
+        self.devices = [(part.model, placement(part.model)[0]) for part, _ in networks]
 
     def param_groups(self, lr: float) -> list[dict]:
         """The optimizer's param groups: {"name", "params", "lr"} for the UNet and (if trained) the text encoders."""
