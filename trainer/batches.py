@@ -1,4 +1,4 @@
-"""Which images each batch holds, and (with the latent cache off) loading their pixels ahead of the GPU.
+"""Which images each batch holds, which of them are mirrored, and (with the latent cache off) loading their pixels ahead of the GPU.
 
 Batch order is a pure function of (batch number, buckets, batch size, seed),
 so a resumed run sees exactly the batches the uninterrupted one would have,
@@ -14,6 +14,7 @@ sooner) and one bucket trains exactly as the whole dataset did before buckets.
 from __future__ import annotations
 
 import math
+import random
 from typing import Iterator
 
 import torch
@@ -44,6 +45,12 @@ def batch_indices(batch: int, buckets: list[torch.Tensor], batch_size: int, seed
     bucket = int(turns[position])
     nth = epoch * int(per_epoch[bucket]) + int((turns[:position] == bucket).sum())  # the bucket's own batch count so far
     return buckets[bucket][shuffled_chain(nth, len(buckets[bucket]), batch_size, seed + bucket * BUCKET_SEED_STRIDE)]  # (B,)
+
+
+def mirrored(idx: torch.Tensor, batch: int, seed: int) -> torch.Tensor:
+    """Which images of the `batch`-th batch are flipped left to right (data.flip_aug): each half the time, drawn from
+    (seed, batch, image) as the captions are, so processes sharing a batch and a resumed run agree."""
+    return torch.tensor([random.Random(f"{seed}:{batch}:{i}:flip").random() < 0.5 for i in idx.tolist()], dtype=torch.bool)  # (B,)
 
 
 class BatchOrder(Sampler[list[int]]):

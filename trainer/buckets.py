@@ -52,6 +52,12 @@ class Placement:
     resized: tuple[int, int]  # (w, h), each side >= the bucket's
     crop_top_left: tuple[int, int]  # (top, left) in the resized image
 
+    @property
+    def mirrored_crop_top_left(self) -> tuple[int, int]:
+        """Where the crop starts once the resized image is mirrored (data.flip_aug): SDXL's crop ids of the flipped view."""
+        top, left = self.crop_top_left
+        return top, self.resized[0] - self.bucket[0] - left
+
     def fit(self, image: Image.Image) -> Image.Image:
         """The image as training sees it: resized to cover the bucket, then cropped to it."""
         top, left = self.crop_top_left

@@ -44,10 +44,10 @@ class LatentCache:
         """Images that went through the VAE (the rest were repeats, or came from disk)."""
         return self.store.computed
 
-    def latents(self, examples: list[Example], placements: list[Placement], generator: torch.Generator) -> list[torch.Tensor]:
-        """Scaled latents, one sample per image from `generator`: (4, h, w) each, h and w its bucket's / f."""
+    def latents(self, examples: list[Example], placements: list[Placement], generator: torch.Generator, mirrored: bool = False) -> list[torch.Tensor]:
+        """Scaled latents, one sample per image from `generator`: (4, h, w) each, h and w its bucket's / f; of each image flipped left to right if `mirrored`."""
         fingerprint = tensor_store.fingerprint(self.base.vae)
-        keys = [tensor_store.key(fingerprint, e.digest, repr(p)) for e, p in zip(examples, placements)]
+        keys = [tensor_store.key(fingerprint, e.digest, repr(p) + " mirrored" * mirrored) for e, p in zip(examples, placements)]
 
         def encode(missing: list[int]) -> list[dict[str, torch.Tensor]]:
             entries = {}
@@ -56,6 +56,7 @@ class LatentCache:
                 same_size = list(same_size)
                 for chunk in (same_size[i : i + ENCODE_BATCH] for i in range(0, len(same_size), ENCODE_BATCH)):
                     pixels = models.pixels([placements[i].fit(examples[i].image()) for i in chunk])  # (n, 3, H, W)
+                    pixels = pixels.flip(-1) if mirrored else pixels
                     for i, mean, std in zip(chunk, *distributions(self.base, pixels)):
                         entries[i] = {"mean": mean, "std": std}
             return [entries[i] for i in missing]

@@ -26,7 +26,7 @@ from diffusers.training_utils import compute_snr
 from trainer import buckets, captions, checkpoint, datasets, evaluation, sampling, text_cache
 from trainer import config as configs
 from trainer import models
-from trainer.batches import batch_indices, pixel_batches
+from trainer.batches import batch_indices, mirrored, pixel_batches
 from trainer.buckets import Placement
 from trainer.distributed import Processes
 from trainer.events import Events
@@ -59,6 +59,7 @@ class TrainingData:
     loss_weights: torch.Tensor  # (N,): 1, or data.prior_loss_weight for a regularization image
     placements: list[Placement]  # (N,)
     time_ids: torch.Tensor  # (N, 6)
+    mirrored_time_ids: torch.Tensor  # (N, 6): the same, for the image flipped left to right (data.flip_aug)
     by_bucket: list[torch.Tensor]  # the dataset indices of each bucket's images: every batch draws from one
 
     @property
@@ -72,6 +73,10 @@ class TrainingData:
 
     def __len__(self) -> int:
         return len(self.examples)
+
+    def time_ids_of(self, idx: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+        """SDXL's size and crop ids of a batch (B, 6), each as its image is seen: mirrored or not."""
+        return torch.where(flips[:, None], self.mirrored_time_ids[idx], self.time_ids[idx])
 
 
 def pick_device() -> torch.device:
@@ -107,32 +112,38 @@ def prepare_data(data: configs.Frozen) -> TrainingData:
         # SDXL's size ids from the real image: original (h, w), where the crop starts in the resized image, the bucket (h, w).
         # A drawn shapes-world image is already its bucket: (res, res), (0, 0), (res, res).
         time_ids=torch.cat([models.time_ids(e.size[::-1], p.crop_top_left, p.bucket[::-1], 1) for e, p in zip(examples, placements)]),
+        mirrored_time_ids=torch.cat([models.time_ids(e.size[::-1], p.mirrored_crop_top_left, p.bucket[::-1], 1) for e, p in zip(examples, placements)]),
         by_bucket=[torch.tensor([i for i, p in enumerate(placements) if p.bucket == side]) for side in sorted({p.bucket for p in placements})],
     )
 
 
-def latent_encoder(base: models.BaseModel, data: TrainingData, training: configs.Frozen, first_batch: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Batch indices (one bucket) -> that batch's latents (B, 4, H/f, W/f), sampled from the VAE's distribution.
+def latent_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Frozen, first_batch: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """(batch indices (one bucket), which of them are mirrored) -> that batch's latents (B, 4, H/f, W/f), sampled from the VAE's distribution.
 
-    Cached (memory or disk), every image goes through the VAE once, before
-    training. Off, each batch is encoded as it comes, its pixels prepared
-    ahead by training.dataloader_workers processes in the same batch order.
-    The samples are seeded from the run's seed (and the batch), not drawn from
-    the noise generator, so a resumed run gets the same latents.
+    Cached (memory or disk), every image goes through the VAE once before
+    training, and once more mirrored with data.flip_aug. Off, each batch is
+    encoded as it comes, its pixels prepared ahead by
+    training.dataloader_workers processes in the same batch order. The samples
+    are seeded from the run's seed (and the batch), not drawn from the noise
+    generator, so a resumed run gets the same latents.
     """
+    training = cfg.training
     cache = LatentCache(base, training.cache_latents)
     if training.cache_latents == "off":
         batches = pixel_batches(data.examples, data.placements, data.by_bucket, training.batch_size, training.seed, first_batch, training.dataloader_workers)
         batch = itertools.count(first_batch)
 
-        def encode(idx: torch.Tensor) -> torch.Tensor:
+        def encode(idx: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
             loaded, pixels = next(batches)
             assert torch.equal(loaded, idx), "the pixel loader and the loop disagree on batch order"
+            pixels = torch.where(flips[:, None, None, None], pixels.flip(-1), pixels)  # (B, 3, H, W)
             return cache.latents_of_pixels(pixels, torch.Generator().manual_seed(training.seed * 1_000_003 + next(batch)))
 
         return encode
-    latents = cache.latents(data.examples, data.placements, torch.Generator().manual_seed(training.seed))  # N x (4, H/f, W/f), by bucket
-    return lambda idx: torch.stack([latents[i] for i in idx])
+    generator = torch.Generator().manual_seed(training.seed)
+    latents = cache.latents(data.examples, data.placements, generator)  # N x (4, H/f, W/f), by bucket
+    mirror = cache.latents(data.examples, data.placements, generator, mirrored=True) if cfg.data.flip_aug else latents
+    return lambda idx, flips: torch.stack([mirror[i] if flip else latents[i] for i, flip in zip(idx.tolist(), flips.tolist())])
 
 
 def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Frozen, first_batch: int) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]:
@@ -256,7 +267,7 @@ def train(
             completed = checkpoint.load(checkpoint.locate(training.resume, run_dir.parent), config=cfg.to_dict(), modules=resumable, generator=generator)
 
         # 6. model inputs: latents and text conditioning, cached where the encoders are frozen
-        encode_latents = latent_encoder(base, data, training, first_batch=completed * training.gradient_accumulation)
+        encode_latents = latent_encoder(base, data, cfg, first_batch=completed * training.gradient_accumulation)
         encode_prompts = prompt_encoder(base, data, cfg, first_batch=completed * training.gradient_accumulation)
         offload = Offload(cached_encoders(base, training.cache_latents, text_cache.mode(cfg)), device)  # what the caches made idle waits on the CPU until sampling
         offload.park()
@@ -314,10 +325,13 @@ def train(
             for micro in range(training.gradient_accumulation):  # batches summed into one optimizer step
                 # batch: the global batch (every process's images) and this process's share; noise and
                 # timesteps are drawn for the global batch and shared out alike, so N processes train as one
-                global_idx = batch_indices(completed * training.gradient_accumulation + micro, data.by_bucket, training.batch_size * processes.count, training.seed)
+                batch = completed * training.gradient_accumulation + micro
+                global_idx = batch_indices(batch, data.by_bucket, training.batch_size * processes.count, training.seed)
                 idx = processes.share(global_idx)  # (B,)
+                # flips: which of them are seen mirrored left to right this time (data.flip_aug)
+                flips = mirrored(idx, batch, training.seed) if cfg.data.flip_aug else torch.zeros(len(idx), dtype=torch.bool)  # (B,)
                 # latents: VAE encodings of this batch's images
-                latents = encode_latents(idx).to(device)  # (B, 4, h, w)
+                latents = encode_latents(idx, flips).to(device)  # (B, 4, h, w)
                 # noise: what the UNet learns to predict; the offset shifts whole channels, so brightness can be learned
                 noise = processes.share(torch.randn((len(global_idx), *latents.shape[1:]), generator=generator)).to(device)  # (B, 4, h, w)
                 if training.noise_offset:
@@ -329,7 +343,7 @@ def train(
                 # predict: the UNet with the adapter, conditioned on text (and SDXL's pooled text and size/crop ids)
                 with precision.autocast():
                     prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P) or None
-                    pred = base.unet(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids[idx])).sample  # (B, 4, h, w)
+                    pred = base.unet(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids_of(idx, flips))).sample  # (B, 4, h, w)
                 # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
                 target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
                 # loss: mean squared error per image (a regularization image's times data.prior_loss_weight),

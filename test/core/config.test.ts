@@ -105,6 +105,11 @@ describe('advice', () => {
     expect(warningsOf('data:\n  source: folder\n  path: /d\n  reg_images: 10\n')[0]).toMatchObject({ path: 'data.reg_images', message: expect.stringContaining('data.reg_path') })
   })
 
+  it("warns that mirroring contradicts the shapes world's left-and-right captions", () => {
+    expect(warningsOf('data:\n  flip_aug: true\n').map((w) => w.path)).toEqual(['data.flip_aug'])
+    expect(warningsOf('data:\n  source: folder\n  path: /data/set\n  flip_aug: true\n')).toEqual([])
+  })
+
   it('warns about a dropout the method does not apply, naming the methods that do', () => {
     expect(warningsOf('method:\n  name: oft\n  dropout: 0.1\n')).toMatchObject([{ path: 'method.dropout', message: 'oft does not apply dropout; the run will refuse it (lora, locon, loha, lokr, glora do).' }])
     expect(warningsOf('method:\n  name: lokr\n  rank_dropout: 0.1\n  module_dropout: 0.1\n').map((w) => w.path)).toEqual(['method.rank_dropout'])

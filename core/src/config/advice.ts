@@ -48,6 +48,11 @@ const RULES: Rule[] = [
     message: (c) => `reg_images draws base shapes for data.source shapes; with source ${c.data.source} the run will refuse it. Put your regularization images in a folder and set data.reg_path.`,
   },
   {
+    path: 'data.flip_aug',
+    applies: (c) => c.data.flip_aug && c.data.source === 'shapes',
+    message: () => 'The shapes world\'s captions say where a shape is ("at the top left"); a mirrored image puts it on the other side of what its caption says, so the model learns left and right wrongly.',
+  },
+  {
     path: 'training.scale_weight_norms',
     applies: (c) => c.training.scale_weight_norms !== null && !NORMED.includes(c.method.name),
     message: (c) => `${c.method.name} has no low-rank update whose norm could be limited; the run will refuse scale_weight_norms (${NORMED.join(', ')} have one).`,

@@ -114,6 +114,13 @@ export const DataSection = section('Where the training images and captions come 
         'Probability that an image is trained with an empty caption at a step (caption_dropout_rate in sd-scripts): the model also learns the image unconditionally, which helps classifier-free guidance and keeps the concept from hiding in the words. 0.05 to 0.1 is typical; 0 turns it off.',
     }),
   ),
+  flip_aug: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Mirror each image left to right at random, half the time, at each step (flip_aug in sd-scripts): twice the views from the same images. Reproducible from training.seed and the batch; with cached latents both sides are encoded once. Leave it off when the concept has a handedness (text, a logo, a side parting) or the captions say left and right, as the shapes world’s do.',
+    }),
+  ),
   buckets: Type.Optional(
     Type.Boolean({
       default: false,
