@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from diffusers.training_utils import compute_snr
 from trainer import buckets, captions, checkpoint, datasets, evaluation, sampling, text_cache
+from trainer import noise as noises
 from trainer import config as configs
 from trainer import models
 from trainer.batches import batch_indices, mirrored, pixel_batches
@@ -332,14 +333,14 @@ def train(
                 flips = mirrored(idx, batch, training.seed) if cfg.data.flip_aug else torch.zeros(len(idx), dtype=torch.bool)  # (B,)
                 # latents: VAE encodings of this batch's images
                 latents = encode_latents(idx, flips).to(device)  # (B, 4, h, w)
-                # noise: what the UNet learns to predict; the offset shifts whole channels, so brightness can be learned
-                noise = processes.share(torch.randn((len(global_idx), *latents.shape[1:]), generator=generator)).to(device)  # (B, 4, h, w)
-                if training.noise_offset:
-                    noise += training.noise_offset * processes.share(torch.randn((len(global_idx), latents.shape[1], 1, 1), generator=generator)).to(device)
+                # noise: what the UNet learns to predict (noise.py: with the offset and multi-resolution noise, if set)
+                global_shape = (len(global_idx), *latents.shape[1:])
+                noise = processes.share(noises.target(global_shape, training, generator)).to(device)  # (B, 4, h, w)
                 # timesteps: uniform over the training schedule
-                timesteps = processes.share(torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(global_idx),), generator=generator)).to(device)  # (B,)
-                # add_noise: the forward process q(x_t | x_0)
-                noisy = noise_scheduler.add_noise(latents, noise, timesteps)  # (B, 4, h, w)
+                timesteps = processes.share(torch.randint(0, noise_scheduler.config.num_train_timesteps, global_shape[:1], generator=generator)).to(device)  # (B,)
+                # add_noise: the forward process q(x_t | x_0); input perturbation, if set, noises the input only, not the target
+                perturbation = noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)
+                noisy = noise_scheduler.add_noise(latents, noise if perturbation is None else noise + processes.share(perturbation).to(device), timesteps)  # (B, 4, h, w)
                 # predict: the UNet with the adapter, conditioned on text (and SDXL's pooled text and size/crop ids)
                 with precision.autocast():
                     prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P) or None

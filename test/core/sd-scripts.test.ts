@@ -30,7 +30,7 @@ const configs: [string, object][] = [
     'every training switch',
     {
       data: { source: 'folder', path: '/data/my set', flip_aug: true },
-      training: { epochs: 3, gradient_accumulation: 2, gradient_checkpointing: true, noise_offset: 0.05, min_snr_gamma: 5, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, gradient_accumulation: 2, gradient_checkpointing: true, noise_offset: 0.05, multires_noise_iterations: 6, ip_noise_gamma: 0.1, min_snr_gamma: 5, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10 },
       eval: { every: 10 },
     },

@@ -565,6 +565,16 @@ const gradientClipRow: Row = {
   },
 }
 
+// A discount without multi-resolution noise discounts nothing (kohya_ss presets write 0 for both).
+const multiresDiscount = field('training.multires_noise_discount', 'multires_noise_discount', { sd: 0.3, when: (c) => c.training.multires_noise_iterations > 0 })
+const multiresDiscountRow: Row = {
+  ...multiresDiscount,
+  read(r) {
+    if (r.peek('multires_noise_iterations')) multiresDiscount.read(r)
+    else if (r.peek('multires_noise_discount') !== undefined) r.skip('multires_noise_discount', r.take('multires_noise_discount'), 'without multires_noise_iterations there is nothing to discount', true)
+  },
+}
+
 // sd-scripts warns and ignores clip skip for SDXL, where tunebook refuses it; a kohya_ss preset says which it is.
 const clipSkip = field('training.clip_skip', 'clip_skip', { sd: 1 })
 const clipSkipRow: Row = {
@@ -613,6 +623,10 @@ export const ROWS: readonly Row[] = [
   field('training.full_bf16', 'full_bf16', { flag: true, sd: false }),
   field('training.gradient_checkpointing', 'gradient_checkpointing', { flag: true, sd: false }),
   field('training.noise_offset', 'noise_offset', { sd: 0 }),
+  multiresDiscountRow, // before the iterations' row, which takes the argument it peeks at
+  field('training.multires_noise_iterations', 'multires_noise_iterations', { sd: 0 }),
+  // sd-scripts reads 0 as off, as tunebook reads null.
+  field('training.ip_noise_gamma', 'ip_noise_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   // sd-scripts reads 0 as off, as tunebook reads null.
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   gradientClipRow,

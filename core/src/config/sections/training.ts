@@ -72,6 +72,27 @@ export const TrainingSection = section('How long, in what chunks and how precise
         'Adds a small per-image, per-channel constant to the noise so the model learns to change overall brightness: brighter brights and darker darks. 0.0357 to 0.1 is typical; 0 turns it off.',
     }),
   ),
+  multires_noise_iterations: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 20,
+      default: 0,
+      description:
+        'Multi-resolution ("pyramid") noise (multires_noise_iterations in sd-scripts): noise drawn at up to this many ever coarser sizes is added to the usual noise, so whole shapes and colour fields are destroyed and re-learned, not only fine grain. Like noise_offset, it helps with very dark or bright images and broad contrast. 6 to 10 is typical (with discount 0.3); 0 turns it off.',
+    }),
+  ),
+  multires_noise_discount: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.3,
+      description: 'With multires_noise_iterations: each coarser level is weighted by this times the one before (multires_noise_discount). 0.1 to 0.4; lower keeps it close to plain noise.',
+    }),
+  ),
+  ip_noise_gamma: nullable(
+    Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+    'Input perturbation (ip_noise_gamma in sd-scripts; Ning et al. 2023): the UNet\u2019s noisy input gets this much extra noise that its target does not have, so it learns to correct small errors in its own input, as it must when sampling. 0.1 is the paper\u2019s value; null turns it off.',
+  ),
   min_snr_gamma: nullable(
     Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
     'Min-SNR loss weighting: down-weights the easy, low-noise timesteps so training converges faster (Hang et al. 2023). 5 is the paper\'s and the community\'s value; null turns it off.',
