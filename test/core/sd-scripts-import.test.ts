@@ -121,8 +121,9 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     ['Kohya DyLoRA', { network_dim: 16, unit: 4 }, { name: 'dylora', rank: 16, block_size: 4 }],
     ['Kohya LoCon', { conv_dim: 8, conv_alpha: 2 }, { name: 'locon', conv_rank: 8, conv_alpha: 2 }],
     ['LyCORIS/iA3', {}, { name: 'ia3' }],
-    ['Standard', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }],
-    ['LyCORIS/LoHa', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'loha', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }],
+    ['Standard', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05, rank_dropout_scale: true }],
+    ['LyCORIS/LoHa', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'loha', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05, rank_dropout_scale: false }],
+    ['LyCORIS/LoCon', { rank_dropout: 0.2, rank_dropout_scale: true }, { name: 'locon', rank_dropout: 0.2, rank_dropout_scale: true }],
   ])('%s', (type, extra, method) => {
     expect(preset({ LoRA_type: type, LyCORIS_preset: 'attn-mlp', ...extra }).method).toMatchObject(method)
   })
@@ -225,8 +226,11 @@ const METHOD_FIELDS: Record<string, object> = {
   oft: { block_size: 8, constraint: 0.001, rescaled: true },
   boft: { block_size: 8, constraint: 0.001, rescaled: true },
 }
-// Each dropout the method applies, at its own value.
-const dropoutsOf = (name: MethodName) => Object.fromEntries(Object.entries(DROPOUTS).flatMap(([field, methods], i) => (methods.includes(name) ? [[field, 0.1 + i / 10]] : [])))
+// Each dropout the method applies, at its own value, the rank dropout scaled (as sd-scripts' networks.lora always does).
+const dropoutsOf = (name: MethodName) => ({
+  ...Object.fromEntries(Object.entries(DROPOUTS).flatMap(([field, methods], i) => (methods.includes(name) ? [[field, 0.1 + i / 10]] : []))),
+  rank_dropout_scale: DROPOUTS.rank_dropout.includes(name),
+})
 const SCHEDULER_FIELDS: Record<string, object> = {
   cosine_with_restarts: { num_cycles: 3 },
   polynomial: { power: 2, lr_end: 1e-6 },

@@ -111,6 +111,10 @@ describe('sd-scripts export', () => {
     const lines = (method: object) => toSdScriptsCommand(config({ method })).split('\n').filter((l) => /dropout/.test(l) && !l.startsWith('#')).map((l) => l.trim().replace(/ \\$/, ''))
     expect(lines({ name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 })).toEqual(['--network_args rank_dropout=0.2 module_dropout=0.05', '--network_dropout 0.1'])
     expect(lines({ name: 'loha', rank_dropout: 0.2 })).toEqual(['--network_args algo=loha conv_dim=4 conv_alpha=4 rank_dropout=0.2'])
+    expect(lines({ name: 'loha', rank_dropout: 0.2, rank_dropout_scale: true })).toEqual(['--network_args algo=loha conv_dim=4 conv_alpha=4 rank_dropout=0.2 rank_dropout_scale=True'])
+    // networks.lora always scales its rank dropout: said where the cell does not.
+    expect(toSdScriptsCommand(config({ method: { rank_dropout: 0.2 } }))).toMatch(/^# method.rank_dropout_scale: false, and sd-scripts' networks.lora always scales/m)
+    expect(toSdScriptsCommand(config({ method: { rank_dropout: 0.2, rank_dropout_scale: true } }))).not.toContain('rank_dropout_scale')
     expect(lines({ name: 'lora' })).toEqual([])
   })
 

@@ -288,3 +288,26 @@ def test_dropouts_act_while_training_only_and_are_recorded(base, fresh, tmp_path
         torch.testing.assert_close(probe(fresh.unet), recorder.trained, rtol=1e-4, atol=1e-5)
     finally:
         adapter.remove()
+
+
+def test_rank_dropout_scale_keeps_the_average_training_update_at_the_sampled_size(base):
+    """Unscaled, rank dropout 0.3 trains on 0.7 of the update that sampling applies; scaled (as sd-scripts' networks.lora), on all of it."""
+    before = probe(base.unet)
+    ratios = {}
+    for scale in (False, True):
+        adapter = METHODS["lora"].create(base, configs.load({"method": {"name": "lora", "rank_dropout": 0.3, "rank_dropout_scale": scale}}).method)
+        try:
+            with torch.no_grad():
+                for p in adapter.parameters():
+                    p.add_(torch.randn_like(p, generator=torch.Generator().manual_seed(p.numel())) * 0.01)
+            trained = []
+            for seed in range(40):
+                torch.manual_seed(seed)
+                trained.append(probe(base.unet) - before)
+            adapter.eval()
+            sampled = probe(base.unet) - before
+            ratios[scale] = (torch.stack(trained).mean(0) * sampled).sum().item() / (sampled * sampled).sum().item()
+        finally:
+            adapter.remove()
+    assert ratios[False] == pytest.approx(0.7, abs=0.05)
+    assert ratios[True] == pytest.approx(1.0, abs=0.05)

@@ -122,6 +122,7 @@ class Adapter:
         self.config = config
         self.networks = networks
         self.devices = [(part.model, placement(part.model)[0]) for part, _ in networks]
+        self.train()
 
     def param_groups(self, lr: float) -> list[dict]:
         """The optimizer's param groups: {"name", "params", "lr"} for the UNet and (if trained) the text encoders."""
@@ -136,13 +137,19 @@ class Adapter:
         return [p for _, network in self.networks for p in network.parameters()]
 
     def eval(self) -> None:
-        """Training-time randomness off (DyLoRA's rank sampling): the adapter computes what its file holds."""
+        """Training-time randomness off (dropouts, DyLoRA's rank sampling): the adapter computes what its file holds."""
         for _, network in self.networks:
             network.eval()
+            network.set_multiplier(1.0)
 
     def train(self) -> None:
+        """Training mode; with method.rank_dropout_scale the update is scaled by 1/(1 - rank_dropout) meanwhile, as
+        sd-scripts' networks.lora does, so on average training sees the update at the size sampling uses. (LyCORIS's
+        own rank_dropout_scale divides by the share of ranks kept, which is 0 when a layer drops them all: NaN.)"""
+        keep = 1 - self.config.rank_dropout if self.config.rank_dropout_scale else 1.0
         for _, network in self.networks:
             network.train()
+            network.set_multiplier(1 / keep)
 
     def modules(self) -> list[LycorisBaseModule]:
         """Every LyCORIS module of every network: one per wrapped layer."""

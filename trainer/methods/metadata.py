@@ -27,6 +27,7 @@ LYCORIS_ARGS = {
     "rescaled": "rescaled",
     "weight_decompose": "dora_wd",
     "rank_dropout": "rank_dropout",
+    "rank_dropout_scale": "rank_dropout_scale",
     "module_dropout": "module_dropout",
 }
 

@@ -124,6 +124,8 @@ const NETWORK_ARGS: { key: string; field: keyof TrainConfig['method']; methods: 
   // networks.lora reads these two as well.
   { key: 'rank_dropout', field: 'rank_dropout', methods: DROPOUTS.rank_dropout, off: 0 },
   { key: 'module_dropout', field: 'module_dropout', methods: DROPOUTS.module_dropout, off: 0 },
+  // networks.lora always scales its rank dropout (see methodRow).
+  { key: 'rank_dropout_scale', field: 'rank_dropout_scale', methods: DROPOUTS.rank_dropout.filter((m) => m !== 'lora'), off: false },
 ]
 /** tunebook wraps attention and feed-forward layers only, unless the method reaches the convolutions. */
 const presetOf = (name: MethodName) => (CONV_METHODS.includes(name) || name === 'full' ? undefined : 'attn-mlp')
@@ -148,6 +150,10 @@ const methodRow: Row = {
     lines.push(arg('network_dim', oft ? blockSize! : method.rank), arg('network_alpha', method.alpha))
     // sd-scripts hands network_dropout to LyCORIS as its dropout.
     if (method.dropout) lines.push(arg('network_dropout', method.dropout))
+    if (method.name === 'lora' && method.rank_dropout && !method.rank_dropout_scale)
+      lines.push(note("method.rank_dropout_scale: false, and sd-scripts' networks.lora always scales the kept ranks up by 1/(1 - rank_dropout), as true does here"))
+    if (method.name !== 'lora' && method.rank_dropout && method.rank_dropout_scale)
+      lines.push(note("method.rank_dropout_scale: LyCORIS scales by the share of ranks each step keeps, not by 1/(1 - rank_dropout), and fails with NaN when a layer drops them all"))
     if (method.name === 'lora' && method.dropout)
       lines.push(note("method.dropout: sd-scripts' networks.lora drops the update's r hidden features, tunebook's LoRA (LyCORIS) its outputs; both are dropout on the adapter's path, at the same rate"))
     if (method.name === 'lora') lines.push(note("method lora: sd-scripts' networks.lora also wraps each transformer's proj_in/proj_out, which tunebook's LoRA leaves alone; its file is slightly larger"))
@@ -193,12 +199,15 @@ const methodRow: Row = {
     const dropout = r.take('network_dropout')
     if (dropout && !DROPOUTS.dropout.includes(name)) r.skip('network_dropout', dropout, `method ${name} has no neuron dropout (${DROPOUTS.dropout.join(', ')} have)`)
     else if (dropout !== undefined) r.set('method.dropout', dropout, 'network_dropout')
+    const rankDropout = given.get('rank_dropout')
     for (const a of NETWORK_ARGS) {
       const value = take(a.key)
       if (value === undefined) continue
       if (a.methods.includes(name)) r.set(`method.${a.field}`, parsePyValue(value), 'network_args')
       else r.skip(`network_args ${a.key}`, value, `method ${name} has no ${a.field}`)
     }
+    // networks.lora scales what its rank dropout keeps; here that is rank_dropout_scale.
+    if (module === 'networks.lora' && Number(parsePyValue(rankDropout ?? '0')) > 0) r.set('method.rank_dropout_scale', true, 'network_module')
     for (const [key, value] of given) r.skip(`network_args ${key}`, value, 'no tunebook equivalent')
   },
 }

@@ -158,6 +158,13 @@ export const MethodSection = section('The adapter that is trained on top of the 
     'rank_dropout',
     'Rank dropout (rank_dropout in network_args): at each step every rank of the low-rank update (LoRA, LoCon, GLoRA), or every output row of the update (LoHa, DoRA, OFT, full), is dropped with this probability. kohya_ss presets use 0.1 to 0.3.',
   ),
+  rank_dropout_scale: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'With rank_dropout: while training, scale the update by 1/(1 - rank_dropout), as sd-scripts\u2019 networks.lora always does, so on average training sees the update at the size sampling uses. Off, sampling applies more than any training step did (lesson 41 measures what that costs). LyCORIS\u2019s option of this name divides by the share of ranks actually kept instead, which is NaN when a layer drops them all; tunebook scales by the expected share.',
+    }),
+  ),
   module_dropout: probability(
     'module_dropout',
     'Module dropout (module_dropout in network_args): at each step every adapted layer skips its adapter altogether with this probability, so no single layer carries the concept. 0.1 or less.',
