@@ -255,7 +255,7 @@ def train(
             adapter.check_max_norm()
         params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
         processes.same_start(params)
-        param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder", "params", "lr"}]
+        param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder" (| ", LoRA+ up"), "params", "lr"}]
         # 4. optimizer, and the schedules it allows
         optimizer_kind = OPTIMIZERS[cfg.optimizer.name]
         optimizer_kind.check_schedule(cfg.optimizer, cfg.scheduler)
@@ -312,7 +312,7 @@ def train(
                 if score:
                     events.eval(step=step, **judge.score())
 
-        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None)
+        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None, lr_groups=[g["name"] for g in param_groups])
         start = time.perf_counter()
         optimizer_kind.train_mode(optimizer)  # schedule-free: train on its training iterate
         observe(completed)

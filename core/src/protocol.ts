@@ -23,6 +23,8 @@ export interface StartedEvent extends EventBase {
   device: string
   /** Set when the run continues a saved state: the step it starts after. */
   resumed_from?: number
+  /** The optimizer's param groups, in the order step events list their LRs: ["unet", "unet, LoRA+ up", "text_encoder", ...]. */
+  lr_groups?: string[]
 }
 export interface StepEvent extends EventBase {
   type: 'step'

@@ -7,7 +7,7 @@ import { parse as parseToml } from 'smol-toml'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { METHODS, OPTIMIZERS, SCHEDULERS, type MethodName, type TrainConfig } from '../../core/src/config/schema.ts'
-import { DROPOUTS } from '../../core/src/config/sections/method.ts'
+import { READERS } from '../../core/src/config/sections/method.ts'
 import { resolveConfig } from '../../core/src/config/validate.ts'
 import { importTrainConfig, type ImportFile } from '../../core/src/interop/sd-scripts-import.ts'
 import { TABLE_ARGS } from '../../core/src/interop/sd-scripts-table.ts'
@@ -124,6 +124,8 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     ['Standard', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05, rank_dropout_scale: true }],
     ['LyCORIS/LoHa', { network_dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 }, { name: 'loha', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05, rank_dropout_scale: false }],
     ['LyCORIS/LoCon', { rank_dropout: 0.2, rank_dropout_scale: true }, { name: 'locon', rank_dropout: 0.2, rank_dropout_scale: true }],
+    ['Standard', { loraplus_lr_ratio: 16 }, { name: 'lora', loraplus_lr_ratio: 16 }],
+    ['Kohya LoCon', { conv_dim: 4, loraplus_lr_ratio: 0 }, { name: 'locon', loraplus_lr_ratio: null }],
   ])('%s', (type, extra, method) => {
     expect(preset({ LoRA_type: type, LyCORIS_preset: 'attn-mlp', ...extra }).method).toMatchObject(method)
   })
@@ -228,8 +230,8 @@ const METHOD_FIELDS: Record<string, object> = {
 }
 // Each dropout the method applies, at its own value, the rank dropout scaled (as sd-scripts' networks.lora always does).
 const dropoutsOf = (name: MethodName) => ({
-  ...Object.fromEntries(Object.entries(DROPOUTS).flatMap(([field, methods], i) => (methods.includes(name) ? [[field, 0.1 + i / 10]] : []))),
-  rank_dropout_scale: DROPOUTS.rank_dropout.includes(name),
+  ...Object.fromEntries(Object.entries(READERS).flatMap(([field, methods], i) => (methods.includes(name) ? [[field, 0.1 + i / 10]] : []))),
+  rank_dropout_scale: READERS.rank_dropout.includes(name),
 })
 const SCHEDULER_FIELDS: Record<string, object> = {
   cosine_with_restarts: { num_cycles: 3 },

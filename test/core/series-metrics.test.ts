@@ -14,6 +14,10 @@ describe('per-group and effective LR', () => {
       { label: 'text encoder', points: [{ step: 1, value: 5e-5 }, { step: 2, value: 4e-5 }] },
     ])
   })
+  it('labels them as the started event names them (LoRA+ adds a group per part)', () => {
+    const started: RunEvent = { type: 'started', time: 0, total: 3, trainable_params: 10, device: 'cpu', lr_groups: ['unet', 'unet, LoRA+ up', 'text_encoder'] }
+    expect(viewOf([started, step(1, { lrs: [1e-3, 1.6e-2, 5e-5] })]).lrGroups.map((l) => l.label)).toEqual(['unet', 'unet, LoRA+ up', 'text encoder'])
+  })
   it('has no effective LR line for optimizers that do not report one', () => {
     expect(viewOf([step(1, { lrs: [1] })]).effectiveLrs).toEqual([])
     expect(viewOf([step(1, { effective_lrs: [2e-5] })]).effectiveLrs).toEqual([{ label: 'effective, unet', points: [{ step: 1, value: 2e-5 }] }])

@@ -239,7 +239,7 @@ def test_the_methods_with_norms_to_limit_are_those_the_editor_names(base):
 
 def dropout_readers(base, monkeypatch) -> dict[str, set[str]]:
     """Which methods' modules each dropout reaches, measured: an output that varies with the random state in training mode."""
-    monkeypatch.setattr("trainer.methods.check_dropouts", lambda config: None)  # try every pair, refused ones too
+    monkeypatch.setattr("trainer.methods.check_readers", lambda config: None)  # try every pair, refused ones too
     readers = {field: set() for field in ("dropout", "rank_dropout", "module_dropout")}
     for name in METHODS.names():
         for field in readers:
@@ -262,17 +262,46 @@ def dropout_readers(base, monkeypatch) -> dict[str, set[str]]:
     return readers
 
 
-def test_each_dropout_reaches_the_methods_the_schema_names(base, monkeypatch):
+def test_each_dropout_and_loraplus_reach_the_methods_the_schema_names(base, monkeypatch):
     """The schema's x-methods are what the trainer refuses by and the editor warns by; here they meet what LyCORIS does."""
     declared = {field: set(spec["x-methods"]) for field, spec in configs.schema()["properties"]["method"]["properties"].items() if "x-methods" in spec}
-    assert dropout_readers(base, monkeypatch) == declared
+    measured = dropout_readers(base, monkeypatch)
+    measured["loraplus_lr_ratio"] = set()  # LoRA+ speeds up the up matrices: the methods that have one
+    for name in METHODS.names():
+        adapter = METHODS[name].create(base, configs.load({"method": {"name": name}}).method)
+        try:
+            if any("lora_up" in param for _, network in adapter.networks for param, _ in network.named_parameters()):
+                measured["loraplus_lr_ratio"].add(name)
+        finally:
+            adapter.remove()
+    assert measured == declared
+
+
+def test_loraplus_trains_the_up_matrices_at_ratio_times_the_lr(base, tmp_path):
+    config = {"method": {"name": "lora", "train_text_encoder": True, "unet_lr": 1e-3, "text_encoder_lr": 5e-4, "loraplus_lr_ratio": 16}}
+    adapter = METHODS["lora"].create(base, configs.load(config).method)
+    try:
+        groups = adapter.param_groups(1e-2)
+        assert [(g["name"], g["lr"]) for g in groups] == [("unet", 1e-3), ("unet, LoRA+ up", 16e-3), ("text_encoder", 5e-4), ("text_encoder, LoRA+ up", 8e-3)]
+        up_params = {id(p) for _, network in adapter.networks for n, p in network.named_parameters() if "lora_up" in n}
+        assert all((id(p) in up_params) == ("LoRA+" in g["name"]) for g in groups for p in g["params"])
+        assert sum(len(g["params"]) for g in groups) == len(adapter.parameters())
+    finally:
+        adapter.remove()
+    events = []
+    train({**RUN, **config}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
+    assert events[-1]["type"] == "finished", events[-1]
+    assert next(e for e in events if e["type"] == "started")["lr_groups"] == ["unet", "unet, LoRA+ up", "text_encoder", "text_encoder, LoRA+ up"]
+    assert next(e for e in events if e["type"] == "step")["lrs"] == [1e-3, 16e-3, 5e-4, 8e-3]
+    with safe_open(str(tmp_path / ADAPTER_FILE), "pt") as f:
+        assert f.metadata()["ss_loraplus_lr_ratio"] == "16" and f.metadata()["ss_unet_lr"] == "0.001"
 
 
 def test_a_dropout_the_method_would_ignore_is_refused(base, tmp_path):
     events = []
     train({**RUN, "method": {"name": "oft", "dropout": 0.1}}, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert [e["type"] for e in events] == ["failed"]
-    assert events[0]["error"] == "method.dropout: method oft does not apply it (lora, locon, loha, lokr, glora do); set it to 0"
+    assert events[0]["error"] == "method.dropout: method oft does not apply it (lora, locon, loha, lokr, glora do); remove it"
 
 
 def test_dropouts_act_while_training_only_and_are_recorded(base, fresh, tmp_path):

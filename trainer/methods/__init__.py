@@ -52,11 +52,11 @@ def components(base, train_text_encoder: bool) -> list[Component]:
     return [Component(group, prefix, model, file_names(model, prefix, family.unet_layout)) for group, prefix, model in found]
 
 
-def check_dropouts(config: Frozen) -> None:
-    """A dropout the method's LyCORIS modules would silently ignore is refused; the schema's x-methods say which read it."""
+def check_readers(config: Frozen) -> None:
+    """A field the method's modules would silently ignore (a dropout, LoRA+) is refused; the schema's x-methods say which read it."""
     for field, spec in schema()["properties"]["method"]["properties"].items():
         if "x-methods" in spec and getattr(config, field) and config.name not in spec["x-methods"]:
-            raise ConfigError(f"method.{field}: method {config.name} does not apply it ({', '.join(spec['x-methods'])} do); set it to 0")
+            raise ConfigError(f"method.{field}: method {config.name} does not apply it ({', '.join(spec['x-methods'])} do); remove it")
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Method:
         config = Frozen({**config.to_dict(), "block_size": config.block_size or self.block_size})
         if config.text_encoder_lr is not None and not config.train_text_encoder:
             raise ConfigError("method.text_encoder_lr: set, but method.train_text_encoder is false, so the text encoders are frozen and have no learning rate")
-        check_dropouts(config)
+        check_readers(config)
         parts = components(base, config.train_text_encoder)
         self.check(config, {w for part in parts for w in self.targets.widths(part.model, part.group)})
         networks = []
@@ -125,12 +125,17 @@ class Adapter:
         self.train()
 
     def param_groups(self, lr: float) -> list[dict]:
-        """The optimizer's param groups: {"name", "params", "lr"} for the UNet and (if trained) the text encoders."""
+        """The optimizer's param groups: {"name", "params", "lr"} for the UNet and (if trained) the text encoders;
+        with LoRA+ (method.loraplus_lr_ratio) each is followed by its up matrices ("unet, LoRA+ up") at ratio x its LR."""
         lrs = {"unet": self.config.unet_lr, "text_encoder": self.config.text_encoder_lr}
+        ratio = self.config.loraplus_lr_ratio
         groups: dict[str, dict] = {}
         for part, network in self.networks:
-            group = groups.setdefault(part.group, {"name": part.group, "params": [], "lr": lrs[part.group] or lr})
-            group["params"] += list(network.parameters())
+            group_lr = lrs[part.group] or lr
+            for name, param in network.named_parameters():
+                up = ratio is not None and "lora_up" in name
+                key = f"{part.group}, LoRA+ up" if up else part.group
+                groups.setdefault(key, {"name": key, "params": [], "lr": group_lr * ratio if up else group_lr})["params"].append(param)
         return list(groups.values())
 
     def parameters(self) -> list[torch.nn.Parameter]:

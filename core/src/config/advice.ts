@@ -4,7 +4,7 @@
 import type { ConfigIssue } from './validate.ts'
 import type { TrainConfig } from './schema.ts'
 import { drawsRegImages } from './sections/data.ts'
-import { DROPOUTS } from './sections/method.ts'
+import { READERS } from './sections/method.ts'
 import { OPTIMIZERS } from './sections/optimizer.ts'
 
 interface Rule {
@@ -57,10 +57,10 @@ const RULES: Rule[] = [
     applies: (c) => c.training.scale_weight_norms !== null && !NORMED.includes(c.method.name),
     message: (c) => `${c.method.name} has no low-rank update whose norm could be limited; the run will refuse scale_weight_norms (${NORMED.join(', ')} have one).`,
   },
-  ...(Object.keys(DROPOUTS) as (keyof typeof DROPOUTS)[]).map((field) => ({
+  ...(Object.keys(READERS) as (keyof typeof READERS)[]).map((field) => ({
     path: `method.${field}`,
-    applies: (c: TrainConfig) => c.method[field] > 0 && !DROPOUTS[field].includes(c.method.name),
-    message: (c: TrainConfig) => `${c.method.name} does not apply ${field}; the run will refuse it (${DROPOUTS[field].join(', ')} do).`,
+    applies: (c: TrainConfig) => Boolean(c.method[field]) && !READERS[field].includes(c.method.name),
+    message: (c: TrainConfig) => `${c.method.name} does not apply ${field}; the run will refuse it (${READERS[field].join(', ')} do).`,
   })),
   {
     path: 'training.mixed_precision',

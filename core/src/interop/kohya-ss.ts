@@ -34,13 +34,14 @@ const NETWORK_KEYS: Record<string, string> = {
   constrain: 'constraint',
   rescaled: 'rescaled',
   unit: 'block_size',
+  loraplus_lr_ratio: 'loraplus_lr_ratio',
 }
-const LYCORIS = ['conv_dim', 'conv_alpha', 'use_tucker', 'use_scalar', 'rank_dropout', 'module_dropout', 'rank_dropout_scale', 'train_norm', 'bypass_mode', 'dora_wd', 'LyCORIS_preset']
+const LYCORIS = ['conv_dim', 'conv_alpha', 'use_tucker', 'use_scalar', 'rank_dropout', 'module_dropout', 'rank_dropout_scale', 'train_norm', 'bypass_mode', 'dora_wd', 'LyCORIS_preset', 'loraplus_lr_ratio']
 
 /** Each LoRA_type: the network module, LyCORIS' algorithm, and which preset keys go into network_args. */
 const LORA_TYPES: Record<string, { module: string; algo?: string; keys: string[] }> = {
-  Standard: { module: 'networks.lora', keys: ['rank_dropout', 'module_dropout'] },
-  'Kohya LoCon': { module: 'networks.lora', keys: ['conv_dim', 'conv_alpha', 'rank_dropout', 'module_dropout'] },
+  Standard: { module: 'networks.lora', keys: ['rank_dropout', 'module_dropout', 'loraplus_lr_ratio'] },
+  'Kohya LoCon': { module: 'networks.lora', keys: ['conv_dim', 'conv_alpha', 'rank_dropout', 'module_dropout', 'loraplus_lr_ratio'] },
   'Kohya DyLoRA': { module: 'networks.dylora', keys: ['conv_dim', 'conv_alpha', 'unit'] },
   'LyCORIS/LoCon': { module: 'lycoris.kohya', algo: 'locon', keys: LYCORIS },
   'LyCORIS/LoHa': { module: 'lycoris.kohya', algo: 'loha', keys: LYCORIS },
@@ -78,7 +79,8 @@ export function kohyaPresetArgs(preset: Record<string, unknown>): KohyaEntry[] {
     const networkArgs = lora.algo ? [`algo=${lora.algo}`] : []
     for (const key of Object.keys(NETWORK_KEYS)) {
       const value = take(key)
-      if (value === undefined || isEmpty(value)) continue
+      // kohya_ss passes LoRA+ only when its ratio is above 0.
+      if (value === undefined || isEmpty(value) || (key === 'loraplus_lr_ratio' && value === 0)) continue
       const name = type === 'Kohya DyLoRA' && key === 'unit' ? 'unit' : NETWORK_KEYS[key]
       if (lora.keys.includes(key)) networkArgs.push(`${name}=${value === true ? 'True' : value === false ? 'False' : value}`)
       else entries.push({ skip: key, value, reason: `kohya_ss does not pass it for LoRA_type ${type}`, inert: true })

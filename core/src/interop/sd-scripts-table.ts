@@ -6,7 +6,7 @@
 // equals it, the import assumes it for what a file leaves out.
 import { type MethodName, type SchedulerName, type TrainConfig } from '../config/schema.ts'
 import { drawsRegImages } from '../config/sections/data.ts'
-import { DROPOUTS } from '../config/sections/method.ts'
+import { READERS } from '../config/sections/method.ts'
 import { resolveConfig } from '../config/validate.ts'
 import { formatPyValue, parsePyValue, splitKeyValues } from './python-args.ts'
 
@@ -122,10 +122,11 @@ const NETWORK_ARGS: { key: string; field: keyof TrainConfig['method']; methods: 
   { key: 'constraint', field: 'constraint', methods: OFT_METHODS },
   { key: 'rescaled', field: 'rescaled', methods: OFT_METHODS, off: false },
   // networks.lora reads these two as well.
-  { key: 'rank_dropout', field: 'rank_dropout', methods: DROPOUTS.rank_dropout, off: 0 },
-  { key: 'module_dropout', field: 'module_dropout', methods: DROPOUTS.module_dropout, off: 0 },
+  { key: 'rank_dropout', field: 'rank_dropout', methods: READERS.rank_dropout, off: 0 },
+  { key: 'module_dropout', field: 'module_dropout', methods: READERS.module_dropout, off: 0 },
+  { key: 'loraplus_lr_ratio', field: 'loraplus_lr_ratio', methods: READERS.loraplus_lr_ratio, off: null },
   // networks.lora always scales its rank dropout (see methodRow).
-  { key: 'rank_dropout_scale', field: 'rank_dropout_scale', methods: DROPOUTS.rank_dropout.filter((m) => m !== 'lora'), off: false },
+  { key: 'rank_dropout_scale', field: 'rank_dropout_scale', methods: READERS.rank_dropout.filter((m) => m !== 'lora'), off: false },
 ]
 /** tunebook wraps attention and feed-forward layers only, unless the method reaches the convolutions. */
 const presetOf = (name: MethodName) => (CONV_METHODS.includes(name) || name === 'full' ? undefined : 'attn-mlp')
@@ -197,7 +198,7 @@ const methodRow: Row = {
     if (alpha !== undefined) r.set('method.alpha', alpha, 'network_alpha')
     else r.assume('method.alpha', 1, 'network_alpha')
     const dropout = r.take('network_dropout')
-    if (dropout && !DROPOUTS.dropout.includes(name)) r.skip('network_dropout', dropout, `method ${name} has no neuron dropout (${DROPOUTS.dropout.join(', ')} have)`)
+    if (dropout && !READERS.dropout.includes(name)) r.skip('network_dropout', dropout, `method ${name} has no neuron dropout (${READERS.dropout.join(', ')} have)`)
     else if (dropout !== undefined) r.set('method.dropout', dropout, 'network_dropout')
     const rankDropout = given.get('rank_dropout')
     for (const a of NETWORK_ARGS) {

@@ -77,9 +77,9 @@ export const emptyView = (): RunView => ({
   last: {},
 })
 
-/** The trainer's param groups, in the order step events list their LRs (trainer/train.py builds them so). */
-const GROUPS = ['unet', 'text encoder']
-const groupLabel = (i: number) => GROUPS[i] ?? `group ${i + 1}`
+/** The trainer's param groups when its started event does not name them (runs recorded before it did). */
+const GROUPS = ['unet', 'text_encoder']
+const groupLabel = (i: number, names?: string[]) => (names?.[i] ?? GROUPS[i] ?? `group ${i + 1}`).replaceAll('_', ' ')
 
 /** `view` with `events` appended: a new object; per-step series grown in place, the few-point ones copied. */
 export function foldEvents(view: RunView, events: readonly RunEvent[]): RunView {
@@ -106,8 +106,8 @@ export function foldEvents(view: RunView, events: readonly RunEvent[]): RunView 
         next.loss.push({ step: e.step, value: e.loss })
         next.lr.push({ step: e.step, value: e.lr })
         if (e.grad_norm !== undefined) next.gradNorm.push({ step: e.step, value: e.grad_norm })
-        e.lrs?.forEach((value, i) => lineOf(next.lrGroups, i, '').points.push({ step: e.step, value }))
-        e.effective_lrs?.forEach((value, i) => lineOf(next.effectiveLrs, i, 'effective, ').points.push({ step: e.step, value }))
+        e.lrs?.forEach((value, i) => lineOf(next.lrGroups, i, '', next.last.started?.lr_groups).points.push({ step: e.step, value }))
+        e.effective_lrs?.forEach((value, i) => lineOf(next.effectiveLrs, i, 'effective, ', next.last.started?.lr_groups).points.push({ step: e.step, value }))
         break
       case 'finished':
         next.last.finished = e
@@ -130,7 +130,7 @@ export function foldEvents(view: RunView, events: readonly RunEvent[]): RunView 
 export const viewOf = (events: readonly RunEvent[]): RunView => foldEvents(emptyView(), events)
 
 /** The line of param group `group`, added when its first point comes. */
-const lineOf = (lines: Line[], group: number, prefix: string): Line => (lines[group] ??= { label: `${prefix}${groupLabel(group)}`, points: [] })
+const lineOf = (lines: Line[], group: number, prefix: string, names?: string[]): Line => (lines[group] ??= { label: `${prefix}${groupLabel(group, names)}`, points: [] })
 
 /**
  * A filmstrip frame of a `sample` event. Files outside samples/ are

@@ -64,22 +64,24 @@ export const METHODS = {
 
 export type MethodName = keyof typeof METHODS
 
-/** The methods whose modules read each dropout, as tunebook runs them (LyCORIS 4.1.3, bypass where the method allows).
- * The trainer refuses the others and the editor warns; test/trainer/test_methods.py measures it. */
-export const DROPOUTS: Record<'dropout' | 'rank_dropout' | 'module_dropout', readonly MethodName[]> = {
+/** The fields only some methods read, and those methods, as tunebook runs them (LyCORIS 4.1.3, bypass where the
+ * method allows): the dropouts, and LoRA+ where there is an up matrix. The trainer refuses a field for the other
+ * methods and the editor warns; test/trainer/test_methods.py measures each list. */
+export const READERS: Record<'dropout' | 'rank_dropout' | 'module_dropout' | 'loraplus_lr_ratio', readonly MethodName[]> = {
   dropout: ['lora', 'locon', 'loha', 'lokr', 'glora'],
   rank_dropout: ['lora', 'locon', 'loha', 'oft', 'dora', 'glora', 'full'],
   module_dropout: Object.keys(METHODS) as MethodName[],
+  loraplus_lr_ratio: ['lora', 'locon', 'dora'],
 }
 
-const probability = (field: keyof typeof DROPOUTS, description: string) =>
+const probability = (field: 'dropout' | 'rank_dropout' | 'module_dropout', description: string) =>
   Type.Optional(
     Type.Number({
       minimum: 0,
       exclusiveMaximum: 1,
       default: 0,
-      description: `${description} Only while training: samples, scores and the saved file use the whole adapter. 0 turns it off. Used by ${DROPOUTS[field].join(', ')}.`,
-      'x-methods': DROPOUTS[field],
+      description: `${description} Only while training: samples, scores and the saved file use the whole adapter. 0 turns it off. Used by ${READERS[field].join(', ')}.`,
+      'x-methods': READERS[field],
     }),
   )
 
@@ -168,6 +170,11 @@ export const MethodSection = section('The adapter that is trained on top of the 
   module_dropout: probability(
     'module_dropout',
     'Module dropout (module_dropout in network_args): at each step every adapted layer skips its adapter altogether with this probability, so no single layer carries the concept. 0.1 or less.',
+  ),
+  loraplus_lr_ratio: nullable(
+    Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
+    `LoRA+ (loraplus_lr_ratio in sd-scripts; Hayou et al. 2024): the up matrix B of each update trains at this many times the LR of its down matrix A. The paper finds B should learn faster than A and suggests 16; sd-scripts users start at 4 to 16 and often lower the LR with it. null: one LR for both. Used by ${READERS.loraplus_lr_ratio.join(', ')}.`,
+    { 'x-methods': READERS.loraplus_lr_ratio },
   ),
   train_text_encoder: Type.Optional(
     Type.Boolean({
