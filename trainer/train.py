@@ -48,6 +48,14 @@ def saved_adapter(step: int) -> str:
     return f"{SAVED_ADAPTERS}/step-{step:08d}.safetensors"
 
 
+def adapter_to_start_from(start_from: str, runs_root: Path) -> Path:
+    """method.start_from names a run id under runs/ (its final adapter) or an adapter file."""
+    for candidate in (runs_root / start_from / ADAPTER_FILE, Path(start_from)):
+        if candidate.is_file():
+            return candidate
+    raise configs.ConfigError(f"method.start_from: no adapter '{start_from}' (looked for runs/{start_from}/{ADAPTER_FILE} and the file {start_from})")
+
+
 @dataclass
 class TrainingData:
     """The dataset, checked: each image's source and caption, its bucket placement, SDXL size ids, and which images share a bucket.
@@ -253,6 +261,8 @@ def train(
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
         if training.scale_weight_norms is not None:
             adapter.check_max_norm()
+        # the adapter starts from zero (the identity), or from a trained one
+        started_from = adapter.start_from(adapter_to_start_from(cfg.method.start_from, run_dir.parent)) if cfg.method.start_from else None
         params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
         processes.same_start(params)
         param_groups = adapter.param_groups(cfg.optimizer.lr)  # [{"name": "unet" | "text_encoder" (| ", LoRA+ up"), "params", "lr"}]
@@ -312,7 +322,7 @@ def train(
                 if score:
                     events.eval(step=step, **judge.score())
 
-        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None, lr_groups=[g["name"] for g in param_groups])
+        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None, lr_groups=[g["name"] for g in param_groups], started_from=started_from)
         start = time.perf_counter()
         optimizer_kind.train_mode(optimizer)  # schedule-free: train on its training iterate
         observe(completed)

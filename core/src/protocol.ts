@@ -25,6 +25,8 @@ export interface StartedEvent extends EventBase {
   resumed_from?: number
   /** The optimizer's param groups, in the order step events list their LRs: ["unet", "unet, LoRA+ up", "text_encoder", ...]. */
   lr_groups?: string[]
+  /** What method.start_from loaded: the file, its tensors loaded, this adapter's tensors it lacked (left at zero), and its tensors left out. */
+  started_from?: { file: string; loaded: number; missing: number; unused: number; unused_examples: string[] }
 }
 export interface StepEvent extends EventBase {
   type: 'step'

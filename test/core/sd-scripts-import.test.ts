@@ -126,6 +126,7 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     ['LyCORIS/LoCon', { rank_dropout: 0.2, rank_dropout_scale: true }, { name: 'locon', rank_dropout: 0.2, rank_dropout_scale: true }],
     ['Standard', { loraplus_lr_ratio: 16 }, { name: 'lora', loraplus_lr_ratio: 16 }],
     ['Kohya LoCon', { conv_dim: 4, loraplus_lr_ratio: 0 }, { name: 'locon', loraplus_lr_ratio: null }],
+    ['Standard', { lora_network_weights: '/loras/old.safetensors', dim_from_weights: false }, { name: 'lora', start_from: '/loras/old.safetensors' }],
   ])('%s', (type, extra, method) => {
     expect(preset({ LoRA_type: type, LyCORIS_preset: 'attn-mlp', ...extra }).method).toMatchObject(method)
   })
@@ -265,6 +266,7 @@ const configs: [string, object][] = [
   ['text-encoder outputs cached to disk, latents not at all', { data: folder, training: { cache_text_encoder_outputs: 'disk', cache_latents: 'off' } }],
   ['the defaults, on a folder', { data: folder }],
   ['regularization images', { data: { ...folder, reg_path: '/data/reg set', prior_loss_weight: 0.5 } }],
+  ['started from an adapter', { data: folder, method: { start_from: '/loras/my star.safetensors' } }],
 ]
 
 describe('sd-scripts import and export undo each other', () => {

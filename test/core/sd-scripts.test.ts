@@ -118,6 +118,11 @@ describe('sd-scripts export', () => {
     expect(lines({ name: 'lora' })).toEqual([])
   })
 
+  it("start_from is network_weights; a run id becomes that run's adapter file", () => {
+    expect(toSdScriptsCommand(config({ method: { start_from: '20261126-1200-abc' } }))).toContain('--network_weights runs/20261126-1200-abc/adapter.safetensors')
+    expect(toSdScriptsCommand(config({ method: { start_from: '/loras/a.safetensors' } }))).toContain('--network_weights /loras/a.safetensors')
+  })
+
   it('OFT passes its block size as network_dim, as LyCORIS reads it', () => {
     expect(toSdScriptsCommand(config({ method: { name: 'oft', block_size: 8 } }))).toContain('--network_dim 8')
     expect(toSdScriptsCommand(config({ method: { name: 'boft' } }))).toContain('--network_dim 16')

@@ -1,6 +1,7 @@
 """Every method trains, saves in kohya's format, and loads back from the file alone to the same output."""
 
 import json
+import re
 import random
 import math
 from pathlib import Path
@@ -10,6 +11,7 @@ import torch
 from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
 from diffusers.loaders.lora_conversion_utils import _convert_unet_lora_key, _maybe_map_sgm_blocks_to_diffusers
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from trainer import config as configs
 from trainer import models
@@ -340,3 +342,57 @@ def test_rank_dropout_scale_keeps_the_average_training_update_at_the_sampled_siz
             adapter.remove()
     assert ratios[False] == pytest.approx(0.7, abs=0.05)
     assert ratios[True] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def trained(base, tmp_path_factory):
+    """A finished 3-step LoRA run (rank 8, alpha 8), under runs root `root` as run "first"."""
+    root = tmp_path_factory.mktemp("runs")
+    (root / "first").mkdir()
+    recorder = run(base, root / "first", {"name": "lora"})
+    assert recorder.events[-1]["type"] == "finished"
+    return root, recorder.trained
+
+
+def test_start_from_loads_a_trained_adapter_by_run_id(base, trained):
+    root, output = trained
+    (root / "second").mkdir()
+    recorder = Recorder(base)
+    train({**RUN, "method": {"name": "lora", "start_from": "first"}, "optimizer": {"lr": 1e-9}}, root / "second", recorder, load_model=lambda *_: base)
+    assert recorder.events[-1]["type"] == "finished", recorder.events[-1]
+    started = next(e for e in recorder.events if e["type"] == "started")["started_from"]
+    assert started["file"] == ADAPTER_FILE and started["loaded"] > 0 and started["missing"] == started["unused"] == 0
+    torch.testing.assert_close(recorder.trained, output, rtol=1e-4, atol=1e-4)  # 3 steps at LR 1e-9 change nothing measurable
+
+
+def test_start_from_leaves_out_what_the_method_has_no_place_for(base, trained, tmp_path):
+    root, output = trained
+    weights = load_file(str(root / "first" / ADAPTER_FILE))
+    extra = {"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": torch.zeros(8, 64)}  # sd-scripts' LoRA wraps proj_in too
+    save_file({**weights, **extra}, str(tmp_path / "kohya.safetensors"))
+    adapter = METHODS["lora"].create(base, configs.load({"method": {"name": "lora"}}).method)
+    try:
+        report = adapter.start_from(tmp_path / "kohya.safetensors")
+        adapter.eval()
+        torch.testing.assert_close(probe(base.unet), output, rtol=1e-4, atol=1e-5)
+    finally:
+        adapter.remove()
+    assert report == {"file": "kohya.safetensors", "loaded": len(weights), "missing": 0, "unused": 1, "unused_examples": list(extra)}
+
+
+@pytest.mark.parametrize(
+    "method, error",
+    [
+        ({"name": "lora", "rank": 4, "alpha": 8}, r"\S+\.lora_down\.weight is \(8, \d+\) in adapter\.safetensors and \(4, \d+\) in this adapter; it looks like rank 8: set method.rank to it"),
+        ({"name": "lora", "alpha": 1}, r"adapter\.safetensors was trained with alpha 8 \(.*\); set method.alpha to 8$"),
+        ({"name": "loha"}, r"none of the \d+ tensors in adapter.safetensors has a place in this loha adapter"),
+        ({"name": "lora", "start_from": "no-such-run"}, r"no adapter 'no-such-run' \(looked for runs/no-such-run/adapter.safetensors"),
+    ],
+)
+def test_start_from_refuses_a_file_that_does_not_fit_before_training(base, trained, method, error):
+    root, _ = trained
+    events = []
+    (root / "refused").mkdir(exist_ok=True)
+    train({**RUN, "method": {"start_from": "first", **method}}, root / "refused", EventRecords(events.append), load_model=lambda *_: base)
+    assert [e["type"] for e in events] == ["failed"]
+    assert re.search(r"^method\.start_from: " + error, events[0]["error"]), events[0]["error"]

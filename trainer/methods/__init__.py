@@ -186,6 +186,28 @@ class Adapter:
             mine = {f"{paths[k.partition('.')[0]]}.{k.partition('.')[2]}": v for k, v in weights.items() if k.startswith(part.prefix + "_")}
             network.load_state_dict(mine, strict=True)
 
+    def start_from(self, path: Path) -> dict:
+        """Load a trained adapter file into this one (method.start_from): every tensor it has a place for, checked
+        for shape and alpha first. Returns what was loaded, and what the file had that this adapter has no place for."""
+        try:
+            weights = load_file(str(path))
+        except Exception as error:  # safetensors' errors name no file
+            raise ConfigError(f"method.start_from: cannot read {path} as a safetensors adapter ({error})") from None
+        mine = self.state_dict()
+        used = [key for key in weights if key in mine]
+        if all(key.endswith(".alpha") for key in used):  # every method keeps an alpha per layer: that alone is no match
+            raise ConfigError(f"method.start_from: none of the {len(weights)} tensors in {path.name} has a place in this {self.config.name} adapter (is it for another model family, or another method?)")
+        for key in used:
+            theirs, ours = weights[key], mine[key]
+            if key.endswith(".alpha") and theirs.shape == ours.shape and not torch.allclose(theirs.float(), ours):
+                raise ConfigError(f"method.start_from: {path.name} was trained with alpha {theirs.item():g} ({key}); set method.alpha to {theirs.item():g}")
+            if theirs.shape != ours.shape:
+                rank = f"; it looks like rank {theirs.shape[0]}: set method.rank to it" if key.endswith("lora_down.weight") else ""
+                raise ConfigError(f"method.start_from: {key} is {tuple(theirs.shape)} in {path.name} and {tuple(ours.shape)} in this adapter{rank}")
+        self.load_state_dict({**mine, **{key: weights[key] for key in used}})
+        unused = sorted(set(weights) - set(used))
+        return {"file": path.name, "loaded": len(used), "missing": len(mine) - len(used), "unused": len(unused), "unused_examples": unused[:3]}
+
     def save(self, path: Path, run_metadata: dict[str, str]) -> None:
         """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata, atomically: a kill mid-write keeps the old file."""
         tmp = path.with_name(f".{path.name}.tmp")

@@ -12,6 +12,7 @@ const RENAMES: Record<string, string> = {
   max_resolution: 'resolution',
   sdxl_cache_text_encoder_outputs: 'cache_text_encoder_outputs',
   epoch: 'max_train_epochs',
+  lora_network_weights: 'network_weights',
 }
 
 // Preset keys that kohya_ss passes inside network_args, under these names.

@@ -615,6 +615,8 @@ export const ROWS: readonly Row[] = [
   field('data.flip_aug', 'flip_aug', { flag: true, sd: false }),
   methodRow,
   field('optimizer.lr', 'learning_rate', { sd: 2e-6 }),
+  // A run id names that run's adapter, which sd-scripts needs as a path.
+  field('method.start_from', 'network_weights', { toArg: (v: string) => (v.endsWith('.safetensors') ? v : `runs/${v}/adapter.safetensors`) }),
   field('method.unet_lr', 'unet_lr'),
   field('method.text_encoder_lr', 'text_encoder_lr', {
     when: (c) => c.method.train_text_encoder,
@@ -675,6 +677,7 @@ export const NOT_TAKEN: Record<string, string> = {
   class_tokens: 'tunebook needs a caption file beside each image',
   bucket_no_upscale: 'tunebook scales every image to fill its bucket',
   num_cpu_threads_per_process: 'a launcher setting for the machine the file came from; training.cpu_threads sets it here',
+  dim_from_weights: "tunebook takes the rank from method.rank and checks it against method.start_from's file before training",
 }
 
 /**

@@ -183,6 +183,10 @@ export const MethodSection = section('The adapter that is trained on top of the 
         'Also train both text encoders with the same method (keys lora_te1_ and lora_te2_), as kohya does unless told --network_train_unet_only. Helps a new word bind to a concept, but overfits faster; for SDXL the community usually trains the UNet only. Prompts are then encoded every step instead of once.',
     }),
   ),
+  start_from: nullable(
+    Type.String({ minLength: 1 }),
+    'Start from a trained adapter instead of from zero (network_weights in sd-scripts): a run id (its runs/<id>/adapter.safetensors) or a path to a kohya-format .safetensors of this method, e.g. to train an earlier LoRA further on new images. Its shapes must match rank, alpha and the method\u2019s other settings; layers it lacks start from zero, and tensors this method has no place for (sd-scripts\u2019 LoRA also wraps proj_in/proj_out) are left out; the finished run says how many. Unlike training.resume, the optimizer and schedule start fresh. null: from zero.',
+  ),
   unet_lr: nullable(
     Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
     'Learning rate of the UNet\u2019s adapter (unet_lr in sd-scripts). null uses optimizer.lr. Used by every method.',
