@@ -30,6 +30,7 @@ def mode(cfg) -> str:
     configured = cfg.training.cache_text_encoder_outputs
     changing = (
         ("data.shuffle_caption", "a shuffled caption is new every step") if cfg.data.shuffle_caption
+        else ("data.caption_tag_dropout", "a caption with tags dropped is new every step") if cfg.data.caption_tag_dropout
         else ("method.train_text_encoder", "trained text encoders change every step") if cfg.method.train_text_encoder
         else None
     )

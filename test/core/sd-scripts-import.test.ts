@@ -258,7 +258,7 @@ const configs: [string, object][] = [
   [
     'every data and training switch',
     {
-      data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1, flip_aug: true },
+      data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1, caption_tag_dropout: 0.05, flip_aug: true },
       training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },

@@ -1,4 +1,4 @@
-"""Caption shuffle, keep_tokens and dropout: sd-scripts' rules, drawn reproducibly from (seed, batch, image)."""
+"""Caption shuffle, keep_tokens, dropout and tag dropout: sd-scripts' rules, drawn reproducibly from (seed, batch, image)."""
 
 import torch
 
@@ -30,6 +30,23 @@ def test_dropout_empties_about_the_rate_of_captions():
     options = CaptionOptions(dropout=0.1)
     dropped = sum(at_step(CAPTION, options, 0, b, i) == "" for b in range(200) for i in range(10))
     assert 150 <= dropped <= 250  # 2000 draws at 0.1: mean 200, sd 13
+
+
+def test_tag_dropout_leaves_out_about_the_rate_of_the_tags_after_keep_tokens():
+    options = CaptionOptions(keep_tokens=1, tag_dropout=0.2)
+    drawn = [at_step(CAPTION, options, 0, b, i).split(", ") for b in range(100) for i in range(4)]
+    assert all(tags[0] == "sks star" for tags in drawn)  # the kept tag is never dropped
+    left_out = sum(5 - (len(tags) - 1) for tags in drawn)  # of the other 5 tags, in 400 captions
+    assert 320 <= left_out <= 480  # 2000 draws at 0.2: mean 400, sd 18
+    assert all(tags[1:] == [t for t in CAPTION.split(", ")[1:] if t in tags[1:]] for tags in drawn)  # unshuffled, the order stays
+
+
+def test_tag_dropout_comes_after_shuffle_and_leaves_shuffle_alone():
+    shuffled = CaptionOptions(shuffle=True, keep_tokens=1)
+    thinned = CaptionOptions(shuffle=True, keep_tokens=1, tag_dropout=0.3)
+    for b in range(20):
+        order, kept = at_step(CAPTION, shuffled, 0, b, 0).split(", "), at_step(CAPTION, thinned, 0, b, 0).split(", ")
+        assert kept == [t for t in order if t in kept]  # the same shuffle, some tags gone
 
 
 def test_a_resumed_encoder_draws_the_captions_the_uninterrupted_one_drew(base, monkeypatch, tmp_path):

@@ -44,6 +44,8 @@ def test_a_cache_refuses_shuffled_captions_and_trained_text_encoders_naming_both
         text_cache.mode(configs.load({"data": {"shuffle_caption": True}, "training": {"cache_text_encoder_outputs": "memory"}}))
     with pytest.raises(ConfigError, match=r"training.cache_text_encoder_outputs: 'disk' with method.train_text_encoder"):
         text_cache.mode(configs.load({"method": {"train_text_encoder": True}, "training": {"cache_text_encoder_outputs": "disk"}}))
+    with pytest.raises(ConfigError, match=r"training.cache_text_encoder_outputs: 'memory' with data.caption_tag_dropout"):
+        text_cache.mode(configs.load({"data": {"caption_tag_dropout": 0.1}, "training": {"cache_text_encoder_outputs": "memory"}}))
     text_cache.mode(configs.load({"data": {"caption_dropout": 0.1}, "training": {"cache_text_encoder_outputs": "memory"}}))  # fine
 
 
@@ -60,6 +62,7 @@ def test_cached_encoders_are_the_ones_parked(base):
 def test_auto_caches_text_in_memory_unless_the_outputs_change_every_step():
     assert text_cache.mode(configs.load({})) == "memory"
     assert text_cache.mode(configs.load({"data": {"shuffle_caption": True}})) == "off"
+    assert text_cache.mode(configs.load({"data": {"caption_tag_dropout": 0.1}})) == "off"
     assert text_cache.mode(configs.load({"method": {"train_text_encoder": True}})) == "off"
     assert text_cache.mode(configs.load({"data": {"caption_dropout": 0.2}})) == "memory"  # the empty caption is one more entry
 

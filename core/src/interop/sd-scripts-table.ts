@@ -612,6 +612,7 @@ export const ROWS: readonly Row[] = [
   field('data.shuffle_caption', 'shuffle_caption', { flag: true, sd: false }),
   field('data.keep_tokens', 'keep_tokens', { sd: 0 }),
   field('data.caption_dropout', 'caption_dropout_rate', { sd: 0 }),
+  field('data.caption_tag_dropout', 'caption_tag_dropout_rate', { sd: 0 }),
   field('data.flip_aug', 'flip_aug', { flag: true, sd: false }),
   methodRow,
   field('optimizer.lr', 'learning_rate', { sd: 2e-6 }),

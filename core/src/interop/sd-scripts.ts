@@ -46,7 +46,7 @@ export function toSdScriptsConfigToml(config: TrainConfig, options: SdScriptsOpt
   return ['# sd-scripts: accelerate launch sdxl_train_network.py --config_file config.toml', ...body].join('\n') + '\n'
 }
 
-const GENERAL_KEYS = ['caption_extension', 'shuffle_caption', 'keep_tokens', 'caption_dropout_rate', 'flip_aug', 'enable_bucket', 'min_bucket_reso', 'max_bucket_reso', 'bucket_reso_steps']
+const GENERAL_KEYS = ['caption_extension', 'shuffle_caption', 'keep_tokens', 'caption_dropout_rate', 'caption_tag_dropout_rate', 'flip_aug', 'enable_bucket', 'min_bucket_reso', 'max_bucket_reso', 'bucket_reso_steps']
 
 /**
  * The --dataset_config TOML: one dataset at the config's resolution and batch size, one subset per <repeats>_<name> folder,

@@ -114,6 +114,15 @@ export const DataSection = section('Where the training images and captions come 
         'Probability that an image is trained with an empty caption at a step (caption_dropout_rate in sd-scripts): the model also learns the image unconditionally, which helps classifier-free guidance and keeps the concept from hiding in the words. 0.05 to 0.1 is typical; 0 turns it off.',
     }),
   ),
+  caption_tag_dropout: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0,
+      description:
+        'Probability that each tag after the first keep_tokens is left out of a caption at a step (caption_tag_dropout_rate in sd-scripts), after shuffle_caption if that is on: every tag is sometimes missing, so none becomes the only way to ask for the concept. 0.1 or less; 0 turns it off. A thinned caption is new each step, so training.cache_text_encoder_outputs must be off.',
+    }),
+  ),
   flip_aug: Type.Optional(
     Type.Boolean({
       default: false,
