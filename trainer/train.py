@@ -22,7 +22,6 @@ import numpy as np
 import psutil
 import torch
 import torch.nn.functional as F
-from diffusers.training_utils import compute_snr
 from trainer import buckets, captions, checkpoint, datasets, evaluation, sampling, text_cache
 from trainer import noise as noises
 from trainer import config as configs
@@ -39,6 +38,7 @@ from trainer.offload import Offload, cached_encoders
 from trainer.optimizers import OPTIMIZERS
 from trainer.precision import Precision
 from trainer.schedulers import SCHEDULERS
+from trainer.timesteps import draw_timesteps, loss_weights
 
 ADAPTER_FILE = "adapter.safetensors"
 SAVED_ADAPTERS = "adapters"  # training.save_every's adapters along the way, one file per step
@@ -211,15 +211,6 @@ def memory() -> dict:
     return out
 
 
-def loss_weights(noise_scheduler, timesteps: torch.Tensor, min_snr_gamma: float | None, prediction_type: str) -> torch.Tensor | None:
-    """Min-SNR weighting (Hang et al. 2023): min(SNR, gamma) / SNR for epsilon, / (SNR + 1) for v."""
-    if min_snr_gamma is None:
-        return None
-    snr = compute_snr(noise_scheduler, timesteps)  # (B,)
-    clipped = torch.clamp(snr, max=min_snr_gamma)
-    return clipped / (snr + 1) if prediction_type == "v_prediction" else clipped / snr
-
-
 def train(
     config: dict,
     run_dir: Path,
@@ -346,8 +337,8 @@ def train(
                 # noise: what the UNet learns to predict (noise.py: with the offset and multi-resolution noise, if set)
                 global_shape = (len(global_idx), *latents.shape[1:])
                 noise = processes.share(noises.target(global_shape, training, generator)).to(device)  # (B, 4, h, w)
-                # timesteps: uniform over the training schedule
-                timesteps = processes.share(torch.randint(0, noise_scheduler.config.num_train_timesteps, global_shape[:1], generator=generator)).to(device)  # (B,)
+                # timesteps: uniform over the training schedule (or training.min_timestep to max_timestep)
+                timesteps = processes.share(draw_timesteps(len(global_idx), training, noise_scheduler.config.num_train_timesteps, generator)).to(device)  # (B,)
                 # add_noise: the forward process q(x_t | x_0); input perturbation, if set, noises the input only, not the target
                 perturbation = noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)
                 noisy = noise_scheduler.add_noise(latents, noise if perturbation is None else noise + processes.share(perturbation).to(device), timesteps)  # (B, 4, h, w)
@@ -358,9 +349,9 @@ def train(
                 # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
                 target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
                 # loss: mean squared error per image (a regularization image's times data.prior_loss_weight),
-                # optionally Min-SNR weighted, then over the batch
+                # optionally weighted by the timestep's SNR (timesteps.py), then over the batch
                 loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * data.loss_weights[idx].to(device)  # (B,)
-                weights = loss_weights(noise_scheduler, timesteps, training.min_snr_gamma, prediction_type)
+                weights = loss_weights(noise_scheduler, timesteps, training, prediction_type)
                 loss = (loss * weights).mean() if weights is not None else loss.mean()
                 if not math.isfinite(loss.item()):
                     raise FloatingPointError(f"the loss became {loss.item()} at step {completed + 1}; lower optimizer.lr or use bf16 instead of fp16")

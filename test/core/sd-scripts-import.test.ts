@@ -58,7 +58,7 @@ describe('sd-scripts import: real files', () => {
     expect(result.notImported).toContain('xformers = true (tunebook always uses PyTorch SDPA attention)')
     expect(config.training.scale_weight_norms).toBe(2.5)
     // Empty GUI fields, switched-off options and the GUI's defaults that tunebook shares are listed once, together.
-    const asTunebook = ['max_timestep', 'min_timestep', 'max_token_length', 'noise_offset_type', 'sdxl_no_half_vae']
+    const asTunebook = ['max_token_length', 'noise_offset_type', 'sdxl_no_half_vae']
     expect(loud(result.notImported, asTunebook)).toEqual([])
     expect(quiet(result.yaml)).toEqual(expect.arrayContaining(['color_aug', ...asTunebook]))
   })
@@ -78,16 +78,15 @@ describe('sd-scripts import: real files', () => {
 
 describe('sd-scripts import: values at which sd-scripts does what tunebook does', () => {
   it('are listed quietly; other values of the same arguments are listed with their reason', () => {
-    const values = ['loss_type = "l2"', 'max_token_length = 75', 'min_timestep = 0', 'max_timestep = 1000', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
+    const values = ['loss_type = "l2"', 'max_token_length = 75', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
     const same = importText(`${values.join('\n')}\nxformers = true\n`)
     // xformers asks for another attention implementation: worth telling, so it stays listed.
     expect(same.notImported).toEqual(['xformers = true (tunebook always uses PyTorch SDPA attention)'])
     expect(quiet(same.yaml)).toEqual(values.map((v) => v.split(' =')[0]))
-    const other = importText('loss_type = "huber"\nmax_token_length = 225\nmax_timestep = 900\nsave_precision = "fp16"\n')
+    const other = importText('loss_type = "huber"\nmax_token_length = 225\nsave_precision = "fp16"\n')
     expect(other.notImported).toEqual([
       'loss_type = "huber" (no tunebook equivalent)',
       "max_token_length = 225 (tunebook uses CLIP's 77 tokens)",
-      'max_timestep = 900 (no tunebook equivalent)',
       'save_precision = "fp16" (tunebook saves adapter weights in float32)',
     ])
     expect(quiet(other.yaml)).toEqual([])
@@ -259,7 +258,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1, caption_tag_dropout: 0.05, flip_aug: true },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, debiased_estimation: true, min_timestep: 100, max_timestep: 900, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],

@@ -11,7 +11,8 @@ from diffusers.training_utils import compute_snr
 from trainer import config as configs
 from trainer.events import EventRecords
 from trainer.batches import batch_indices
-from trainer.train import loss_weights, total_steps, train
+from trainer.timesteps import draw_timesteps, loss_weights
+from trainer.train import ADAPTER_FILE, total_steps, train
 
 SMALL = {"data": {"images": 4}, "training": {"batch_size": 2, "seed": 3}}
 
@@ -54,12 +55,33 @@ def test_batch_order_shuffles_each_epoch_and_is_a_pure_function():
     assert torch.equal(batch_indices(3, one_bucket, size, seed=7), batch_indices(3, one_bucket, size, seed=7))
 
 
-def test_min_snr_weights_follow_the_paper(base):
+def test_snr_weights_follow_min_snr_and_sd_scripts_debiased_estimation(base):
     t = torch.tensor([10, 500, 990])
     snr = compute_snr(base.noise_scheduler, t)
-    assert torch.allclose(loss_weights(base.noise_scheduler, t, 5.0, "epsilon"), torch.clamp(snr, max=5) / snr)
-    assert torch.allclose(loss_weights(base.noise_scheduler, t, 5.0, "v_prediction"), torch.clamp(snr, max=5) / (snr + 1))
-    assert loss_weights(base.noise_scheduler, t, None, "epsilon") is None
+    weights = lambda prediction, **training: loss_weights(base.noise_scheduler, t, configs.load({"training": training}).training, prediction)
+    assert torch.allclose(weights("epsilon", min_snr_gamma=5.0), torch.clamp(snr, max=5) / snr)
+    assert torch.allclose(weights("v_prediction", min_snr_gamma=5.0), torch.clamp(snr, max=5) / (snr + 1))
+    assert torch.allclose(weights("epsilon", debiased_estimation=True), 1 / torch.sqrt(snr))
+    assert torch.allclose(weights("v_prediction", debiased_estimation=True), 1 / (snr + 1))
+    assert torch.allclose(weights("epsilon", min_snr_gamma=5.0, debiased_estimation=True), torch.clamp(snr, max=5) / snr / torch.sqrt(snr))
+    assert weights("epsilon") is None
+
+
+def test_a_run_with_a_timestep_range_and_debiased_weights_trains_and_says_so(base, tmp_path):
+    plain = losses(run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 3}}), name="plain"))
+    narrowed = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 3, "min_timestep": 900, "debiased_estimation": True}}), name="narrowed")
+    assert losses(narrowed) != pytest.approx(plain)
+    with safe_open(str(tmp_path / "narrowed" / ADAPTER_FILE), "pt") as f:
+        assert {k: f.metadata()[k] for k in ("ss_min_timestep", "ss_max_timestep", "ss_debiased_estimation")} == {"ss_min_timestep": "900", "ss_max_timestep": "1000", "ss_debiased_estimation": "True"}
+
+
+def test_timesteps_stay_in_the_configured_range():
+    draw = lambda **training: draw_timesteps(2000, configs.load({"training": training}).training, 1000, torch.Generator().manual_seed(0))
+    assert torch.equal(draw(), torch.randint(0, 1000, (2000,), generator=torch.Generator().manual_seed(0)))  # the default draws as it always did
+    late = draw(min_timestep=200, max_timestep=700)
+    assert late.min() >= 200 and late.max() < 700 and late.min() < 210 and late.max() > 690
+    with pytest.raises(configs.ConfigError, match=r"^training.min_timestep: 700 leaves no timesteps below training.max_timestep 700"):
+        draw(min_timestep=700, max_timestep=700)
 
 
 def test_step_events_carry_every_measure(base, tmp_path):

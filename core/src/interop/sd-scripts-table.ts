@@ -642,6 +642,9 @@ export const ROWS: readonly Row[] = [
   field('training.ip_noise_gamma', 'ip_noise_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   // sd-scripts reads 0 as off, as tunebook reads null.
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
+  field('training.debiased_estimation', 'debiased_estimation_loss', { flag: true, sd: false }),
+  field('training.min_timestep', 'min_timestep', { sd: 0 }),
+  field('training.max_timestep', 'max_timestep', { sd: 1000 }),
   gradientClipRow,
   field('training.scale_weight_norms', 'scale_weight_norms', { fromArg: (v) => (v === 0 ? null : v) }),
   clipSkipRow,
@@ -690,9 +693,6 @@ export const AS_TUNEBOOK: Record<string, unknown> = {
   loss_type: 'l2',
   // kohya_ss' name for the noise offset tunebook adds (training.noise_offset, one per channel); Multires is another kind.
   noise_offset_type: 'Original',
-  // Timesteps uniform over the whole schedule, 0 to 999 (num_train_timesteps is 1000 in every SD and SDXL model).
-  min_timestep: 0,
-  max_timestep: 1000,
   // 75 tokens between start and end: CLIP's 77, sd-scripts' own without the argument.
   max_token_length: 75,
   save_model_as: 'safetensors',

@@ -97,6 +97,29 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
     'Min-SNR loss weighting: down-weights the easy, low-noise timesteps so training converges faster (Hang et al. 2023). 5 is the paper\'s and the community\'s value; null turns it off.',
   ),
+  debiased_estimation: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Debiased estimation (debiased_estimation_loss in sd-scripts): each image\u2019s loss is weighted by 1/\u221aSNR of its timestep (1/(SNR+1) for v-prediction), so the nearly clean, low-noise timesteps, whose loss is tiny but plentiful, count less. Stacks with min_snr_gamma if both are set.',
+    }),
+  ),
+  min_timestep: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 999,
+      default: 0,
+      description: 'Train only on timesteps from this one up (min_timestep in sd-scripts; 0 to 999, 0 is nearly clean). With max_timestep it narrows what the adapter learns: late timesteps carry composition and shape, early ones fine detail. 0: from the start.',
+    }),
+  ),
+  max_timestep: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 1000,
+      description: 'Train only on timesteps below this one (max_timestep in sd-scripts). 1000: to the end of the schedule.',
+    }),
+  ),
   max_grad_norm: nullable(
     Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
     'Gradient clipping: when the gradients\u2019 combined L2 norm (the grad-norm chart) exceeds this, all are scaled down together to it, so one bad batch cannot throw the adapter far. sd-scripts and diffusers clip at 1 by default (max_grad_norm); tunebook does not unless set, and its lessons were measured without. null: no clipping.',
