@@ -1,6 +1,8 @@
-"""The noise a training step adds to the latents, and asks the UNet to predict, as sd-scripts' options shape it.
+"""The noise a training step adds to the latents: how much (the timesteps) and what (the noise the UNet is asked
+to predict), as sd-scripts' options shape them.
 
-training.noise_offset adds a constant per image and channel, so overall
+Timesteps are uniform over [training.min_timestep, training.max_timestep), the
+whole schedule by default. training.noise_offset adds a constant per image and channel, so overall
 brightness can be learned; training.multires_noise_iterations adds noise
 drawn at ever coarser resolutions (sd-scripts' multi-resolution or "pyramid"
 noise), so large structures are destroyed and re-learned too; training.ip_noise_gamma
@@ -13,6 +15,16 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from trainer.config import ConfigError
+
+
+def draw_timesteps(count: int, training, num_train_timesteps: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` timesteps (B,), uniform over the configured range."""
+    low, high = training.min_timestep, min(training.max_timestep, num_train_timesteps)
+    if low >= high:
+        raise ConfigError(f"training.min_timestep: {low} leaves no timesteps below training.max_timestep {training.max_timestep} (the model has {num_train_timesteps})")
+    return torch.randint(low, high, (count,), generator=generator)
 
 
 def target(shape: tuple[int, ...], training, generator: torch.Generator) -> torch.Tensor:

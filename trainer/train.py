@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 import psutil
 import torch
-import torch.nn.functional as F
 from trainer import buckets, captions, checkpoint, datasets, evaluation, sampling, text_cache
+from trainer import losses
 from trainer import noise as noises
 from trainer import config as configs
 from trainer import models
@@ -38,7 +38,6 @@ from trainer.offload import Offload, cached_encoders
 from trainer.optimizers import OPTIMIZERS
 from trainer.precision import Precision
 from trainer.schedulers import SCHEDULERS
-from trainer.timesteps import draw_timesteps, loss_weights
 
 ADAPTER_FILE = "adapter.safetensors"
 SAVED_ADAPTERS = "adapters"  # training.save_every's adapters along the way, one file per step
@@ -338,7 +337,7 @@ def train(
                 global_shape = (len(global_idx), *latents.shape[1:])
                 noise = processes.share(noises.target(global_shape, training, generator)).to(device)  # (B, 4, h, w)
                 # timesteps: uniform over the training schedule (or training.min_timestep to max_timestep)
-                timesteps = processes.share(draw_timesteps(len(global_idx), training, noise_scheduler.config.num_train_timesteps, generator)).to(device)  # (B,)
+                timesteps = processes.share(noises.draw_timesteps(len(global_idx), training, noise_scheduler.config.num_train_timesteps, generator)).to(device)  # (B,)
                 # add_noise: the forward process q(x_t | x_0); input perturbation, if set, noises the input only, not the target
                 perturbation = noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)
                 noisy = noise_scheduler.add_noise(latents, noise if perturbation is None else noise + processes.share(perturbation).to(device), timesteps)  # (B, 4, h, w)
@@ -348,10 +347,10 @@ def train(
                     pred = base.unet(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids_of(idx, flips))).sample  # (B, 4, h, w)
                 # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
                 target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
-                # loss: mean squared error per image (a regularization image's times data.prior_loss_weight),
-                # optionally weighted by the timestep's SNR (timesteps.py), then over the batch
-                loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3)) * data.loss_weights[idx].to(device)  # (B,)
-                weights = loss_weights(noise_scheduler, timesteps, training, prediction_type)
+                # loss: per image, mean squared error or training.loss_type (losses.py; a regularization image's
+                # times data.prior_loss_weight), optionally weighted by its timestep's SNR, then over the batch
+                loss = losses.per_image(pred, target, timesteps, training, noise_scheduler) * data.loss_weights[idx].to(device)  # (B,)
+                weights = losses.snr_weights(noise_scheduler, timesteps, training, prediction_type)
                 loss = (loss * weights).mean() if weights is not None else loss.mean()
                 if not math.isfinite(loss.item()):
                     raise FloatingPointError(f"the loss became {loss.item()} at step {completed + 1}; lower optimizer.lr or use bf16 instead of fp16")

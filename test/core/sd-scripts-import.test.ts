@@ -37,7 +37,7 @@ describe('sd-scripts import: real files', () => {
     expect(config.optimizer.lr).toBe(1e-4)
     expect(config.training).toMatchObject({ max_steps: 20, batch_size: 4, mixed_precision: 'bf16', gradient_checkpointing: true, cache_latents: 'off', save_every: 20, save_state_every: 0 })
     // Spelled-out values at which sd-scripts trains as tunebook does: nothing to do, listed quietly.
-    const asTunebook = ['sdpa', 'max_token_length', 'loss_type', 'noise_offset_type', 'save_model_as']
+    const asTunebook = ['sdpa', 'max_token_length', 'noise_offset_type', 'save_model_as']
     expect(loud(result.notImported, asTunebook)).toEqual([])
     expect(quiet(result.yaml)).toEqual(expect.arrayContaining(asTunebook))
     expect(result.notImported).toContain('save_precision = "fp16" (tunebook saves adapter weights in float32)')
@@ -78,14 +78,14 @@ describe('sd-scripts import: real files', () => {
 
 describe('sd-scripts import: values at which sd-scripts does what tunebook does', () => {
   it('are listed quietly; other values of the same arguments are listed with their reason', () => {
-    const values = ['loss_type = "l2"', 'max_token_length = 75', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
+    const values = ['huber_scale = 1', 'max_token_length = 75', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
     const same = importText(`${values.join('\n')}\nxformers = true\n`)
     // xformers asks for another attention implementation: worth telling, so it stays listed.
     expect(same.notImported).toEqual(['xformers = true (tunebook always uses PyTorch SDPA attention)'])
     expect(quiet(same.yaml)).toEqual(values.map((v) => v.split(' =')[0]))
-    const other = importText('loss_type = "huber"\nmax_token_length = 225\nsave_precision = "fp16"\n')
+    const other = importText('huber_scale = 2\nmax_token_length = 225\nsave_precision = "fp16"\n')
     expect(other.notImported).toEqual([
-      'loss_type = "huber" (no tunebook equivalent)',
+      'huber_scale = 2 (no tunebook equivalent)',
       "max_token_length = 225 (tunebook uses CLIP's 77 tokens)",
       'save_precision = "fp16" (tunebook saves adapter weights in float32)',
     ])
@@ -266,6 +266,7 @@ const configs: [string, object][] = [
   ['the defaults, on a folder', { data: folder }],
   ['regularization images', { data: { ...folder, reg_path: '/data/reg set', prior_loss_weight: 0.5 } }],
   ['started from an adapter', { data: folder, method: { start_from: '/loras/my star.safetensors' } }],
+  ['a pseudo-Huber loss', { data: folder, training: { loss_type: 'smooth_l1', huber_c: 0.2, huber_schedule: 'exponential' } }],
 ]
 
 describe('sd-scripts import and export undo each other', () => {
@@ -296,7 +297,7 @@ describe('sd-scripts import and export undo each other', () => {
     const taken = Object.keys(original).filter((arg) => TABLE_ARGS.includes(arg) && arg !== 'caption_extension' && !imported.notImported.some((l) => l.startsWith(`${arg} =`)))
     expect(taken.length).toBeGreaterThan(12)
     // false flags and values equal to sd-scripts' own defaults are left out: absent means the same to sd-scripts.
-    const sdDefaults: Record<string, unknown> = { lr_scheduler: 'constant', clip_skip: 1, train_batch_size: 1, gradient_accumulation_steps: 1, min_bucket_reso: 256, bucket_reso_steps: 64, sample_every_n_steps: 0 }
+    const sdDefaults: Record<string, unknown> = { lr_scheduler: 'constant', loss_type: 'l2', clip_skip: 1, train_batch_size: 1, gradient_accumulation_steps: 1, min_bucket_reso: 256, bucket_reso_steps: 64, sample_every_n_steps: 0 }
     const meaningful = taken.filter((arg) => original[arg] !== false && sdDefaults[arg] !== original[arg])
     for (const arg of meaningful) expect(exported[arg], arg).toEqual(original[arg])
     // ...and importing the export gives the same cell.

@@ -11,7 +11,8 @@ from diffusers.training_utils import compute_snr
 from trainer import config as configs
 from trainer.events import EventRecords
 from trainer.batches import batch_indices
-from trainer.timesteps import draw_timesteps, loss_weights
+from trainer.losses import snr_weights
+from trainer.noise import draw_timesteps
 from trainer.train import ADAPTER_FILE, total_steps, train
 
 SMALL = {"data": {"images": 4}, "training": {"batch_size": 2, "seed": 3}}
@@ -58,7 +59,7 @@ def test_batch_order_shuffles_each_epoch_and_is_a_pure_function():
 def test_snr_weights_follow_min_snr_and_sd_scripts_debiased_estimation(base):
     t = torch.tensor([10, 500, 990])
     snr = compute_snr(base.noise_scheduler, t)
-    weights = lambda prediction, **training: loss_weights(base.noise_scheduler, t, configs.load({"training": training}).training, prediction)
+    weights = lambda prediction, **training: snr_weights(base.noise_scheduler, t, configs.load({"training": training}).training, prediction)
     assert torch.allclose(weights("epsilon", min_snr_gamma=5.0), torch.clamp(snr, max=5) / snr)
     assert torch.allclose(weights("v_prediction", min_snr_gamma=5.0), torch.clamp(snr, max=5) / (snr + 1))
     assert torch.allclose(weights("epsilon", debiased_estimation=True), 1 / torch.sqrt(snr))
@@ -67,12 +68,13 @@ def test_snr_weights_follow_min_snr_and_sd_scripts_debiased_estimation(base):
     assert weights("epsilon") is None
 
 
-def test_a_run_with_a_timestep_range_and_debiased_weights_trains_and_says_so(base, tmp_path):
+def test_a_run_with_a_timestep_range_another_loss_and_debiased_weights_trains_and_says_so(base, tmp_path):
     plain = losses(run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 3}}), name="plain"))
-    narrowed = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 3, "min_timestep": 900, "debiased_estimation": True}}), name="narrowed")
+    narrowed = run(base, tmp_path, merged(SMALL, {"training": {"max_steps": 3, "min_timestep": 900, "debiased_estimation": True, "loss_type": "huber"}}), name="narrowed")
     assert losses(narrowed) != pytest.approx(plain)
     with safe_open(str(tmp_path / "narrowed" / ADAPTER_FILE), "pt") as f:
-        assert {k: f.metadata()[k] for k in ("ss_min_timestep", "ss_max_timestep", "ss_debiased_estimation")} == {"ss_min_timestep": "900", "ss_max_timestep": "1000", "ss_debiased_estimation": "True"}
+        recorded = {k: f.metadata()[k] for k in ("ss_min_timestep", "ss_max_timestep", "ss_debiased_estimation", "ss_loss_type", "ss_huber_schedule")}
+    assert recorded == {"ss_min_timestep": "900", "ss_max_timestep": "1000", "ss_debiased_estimation": "True", "ss_loss_type": "huber", "ss_huber_schedule": "snr"}
 
 
 def test_timesteps_stay_in_the_configured_range():

@@ -596,6 +596,7 @@ const clipSkipRow: Row = {
   },
 }
 
+const huber = (c: TrainConfig) => c.training.loss_type === 'huber' || c.training.loss_type === 'smooth_l1'
 const buckets = (c: TrainConfig) => (c.data as { buckets?: boolean }).buckets === true
 
 /** Every row, in the order a reader expects the arguments: model, data, network, optimizer, schedule, training, watching. */
@@ -642,6 +643,9 @@ export const ROWS: readonly Row[] = [
   field('training.ip_noise_gamma', 'ip_noise_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
   // sd-scripts reads 0 as off, as tunebook reads null.
   field('training.min_snr_gamma', 'min_snr_gamma', { fromArg: (v) => (v === 0 ? null : v) }),
+  field('training.loss_type', 'loss_type', { sd: 'l2' }),
+  field('training.huber_c', 'huber_c', { sd: 0.1, when: huber }),
+  field('training.huber_schedule', 'huber_schedule', { sd: 'snr', when: huber }),
   field('training.debiased_estimation', 'debiased_estimation_loss', { flag: true, sd: false }),
   field('training.min_timestep', 'min_timestep', { sd: 0 }),
   field('training.max_timestep', 'max_timestep', { sd: 1000 }),
@@ -689,8 +693,8 @@ export const NOT_TAKEN: Record<string, string> = {
  * does: files spell out defaults, and the import lists these with what is off or empty, not as differences.
  */
 export const AS_TUNEBOOK: Record<string, unknown> = {
-  // The loss: mean squared error.
-  loss_type: 'l2',
+  // sd-scripts' factor on the Huber threshold; tunebook's is 1.
+  huber_scale: 1,
   // kohya_ss' name for the noise offset tunebook adds (training.noise_offset, one per channel); Multires is another kind.
   noise_offset_type: 'Original',
   // 75 tokens between start and end: CLIP's 77, sd-scripts' own without the argument.

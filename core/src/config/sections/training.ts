@@ -97,6 +97,27 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
     'Min-SNR loss weighting: down-weights the easy, low-noise timesteps so training converges faster (Hang et al. 2023). 5 is the paper\'s and the community\'s value; null turns it off.',
   ),
+  loss_type: Type.Optional(
+    Type.Enum(['l2', 'l1', 'huber', 'smooth_l1'], {
+      default: 'l2',
+      description:
+        'The loss (loss_type in sd-scripts). l2: the mean squared error between the predicted and the true noise, what every lesson uses. l1: the mean absolute error. huber and smooth_l1: pseudo-Huber, squared for small errors and linear for large ones, so a few badly predicted images (odd ones out in a dataset) pull less; their threshold is huber_c, scheduled by huber_schedule.',
+    }),
+  ),
+  huber_c: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.1,
+      description: 'With loss_type huber or smooth_l1: the error at which the loss turns from squared to linear (huber_c in sd-scripts), where huber_schedule ends up. Smaller is more robust to outliers and closer to l1.',
+    }),
+  ),
+  huber_schedule: Type.Optional(
+    Type.Enum(['snr', 'exponential', 'constant'], {
+      default: 'snr',
+      description: 'With loss_type huber or smooth_l1: how the threshold follows the timestep (huber_schedule in sd-scripts). snr: 1 where the latent is nearly clean, falling to huber_c as noise takes over; exponential: from 1 at timestep 0 to huber_c at the last; constant: huber_c throughout.',
+    }),
+  ),
   debiased_estimation: Type.Optional(
     Type.Boolean({
       default: false,
