@@ -338,9 +338,9 @@ def train(
                 noise = processes.share(noises.target(global_shape, training, generator)).to(device)  # (B, 4, h, w)
                 # timesteps: uniform over the training schedule (or training.min_timestep to max_timestep)
                 timesteps = processes.share(noises.draw_timesteps(len(global_idx), training, noise_scheduler.config.num_train_timesteps, generator)).to(device)  # (B,)
-                # add_noise: the forward process q(x_t | x_0); input perturbation, if set, noises the input only, not the target
-                perturbation = noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)
-                noisy = noise_scheduler.add_noise(latents, noise if perturbation is None else noise + processes.share(perturbation).to(device), timesteps)  # (B, 4, h, w)
+                # add_noise: the forward process q(x_t | x_0); input perturbation (if set) noises the input only, not the target
+                input_noise = noise + processes.share(noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)).to(device)
+                noisy = noise_scheduler.add_noise(latents, input_noise, timesteps)  # (B, 4, h, w)
                 # predict: the UNet with the adapter, conditioned on text (and SDXL's pooled text and size/crop ids)
                 with precision.autocast():
                     prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P) or None
