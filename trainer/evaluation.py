@@ -46,8 +46,13 @@ class Judge:
         images = draw_scenes(self.pipe, scenes, self.steps, self.cfg_scale, self.resolution)
         return evaluator.score(self.model, images, scenes, heads)
 
+    def fix_baseline(self) -> None:
+        """The retention baseline: the base prompts' score of the model as it is now. Taken before trained weights are
+        loaded (method.start_from, training.resume); otherwise the first score(), at step 0, is the base model's own."""
+        self.base_score = self._score(self.base_scenes, CONCEPTS["base"].judged_by)
+
     def score(self) -> dict[str, float | None]:
-        """The first call scores the model as it is (the base) and fixes the retention baseline."""
+        """The first call scores the model as it is (the base) and fixes the retention baseline, unless fix_baseline did."""
         fidelity = self._score(self.new_scenes, self.concept.judged_by)
         base = self._score(self.base_scenes, CONCEPTS["base"].judged_by)
         if self.base_score is None:

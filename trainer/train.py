@@ -251,6 +251,14 @@ def train(
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
         if training.scale_weight_norms is not None:
             adapter.check_max_norm()
+        # watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set);
+        # retention counts against the base model's own score, so take it now if trained weights are about to load
+        pipe = sampling.pipeline(base, cfg.sample.sampler)
+        encode_samples = (lambda texts: models.encode_prompts(base, texts, training.clip_skip)[0]) if training.clip_skip > 1 else None  # as it trains
+        judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
+        if judge and processes.is_main and (cfg.method.start_from or training.resume):
+            with precision.sampling():
+                judge.fix_baseline()
         # the adapter starts from zero (the identity), or from a trained one
         started_from = adapter.start_from(adapter_to_start_from(cfg.method.start_from, run_dir.parent)) if cfg.method.start_from else None
         params = precision.store(adapter.parameters())  # float32, or bf16 with training.full_bf16
@@ -297,10 +305,7 @@ def train(
             with as_saved():
                 save_adapter()
 
-        # 7. watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set)
-        pipe = sampling.pipeline(base, cfg.sample.sampler)
-        encode_samples = (lambda texts: models.encode_prompts(base, texts, training.clip_skip)[0]) if training.clip_skip > 1 else None  # as it trains
-        judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
+        # 7. watching: at steps due, sample images and score them (the pipe and judge made in 3)
 
         def observe(step: int) -> None:
             sample, score = due(step, cfg.sample.every, total), due(step, cfg.eval.every, total)

@@ -396,3 +396,20 @@ def test_start_from_refuses_a_file_that_does_not_fit_before_training(base, train
     train({**RUN, "method": {"start_from": "first", **method}}, root / "refused", EventRecords(events.append), load_model=lambda *_: base)
     assert [e["type"] for e in events] == ["failed"]
     assert re.search(r"^method\.start_from: " + error, events[0]["error"]), events[0]["error"]
+
+
+def test_retention_after_start_from_counts_against_the_base_model(base, trained, tmp_path):
+    """The run's step-0 score is the started adapter's; the retention baseline stays the base model's own."""
+    root, _ = trained
+    weights = load_file(str(root / "first" / ADAPTER_FILE))
+    save_file({k: v * 30 if "lora_up" in k else v for k, v in weights.items()}, str(tmp_path / "burnt.safetensors"))  # draws nothing right
+    watched = {"eval": {"every": 3, "prompts": 4, "steps": 4}, "optimizer": {"lr": 1e-9}}
+    scores = {}
+    for name, method in {"plain": {"name": "lora"}, "started": {"name": "lora", "start_from": str(tmp_path / "burnt.safetensors")}}.items():
+        events = []
+        (tmp_path / name).mkdir()
+        train({**RUN, **watched, "method": method}, tmp_path / name, EventRecords(events.append), load_model=lambda *_: base)
+        assert events[-1]["type"] == "finished", events[-1]
+        scores[name] = [e for e in events if e["type"] == "eval"]
+    assert [e["base_score"] for e in scores["started"]] == [e["base_score"] for e in scores["plain"]]
+    assert scores["plain"][0]["base_score"] > 0 and scores["started"][0]["retention"] < 1  # the burnt start is scored against the base
