@@ -99,6 +99,20 @@ it('saves the adapter along the way and offers each for download', async () => {
   await page.close()
 })
 
+it("trains on from an earlier run's adapter and says what it loaded", async () => {
+  const page = await world.page()
+  const runsBefore = new Set(readdirSync(world.runsDir))
+  await setConfig(page, 'training:\n  max_steps: 2\n')
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
+  const first = readdirSync(world.runsDir).find((id) => !runsBefore.has(id))!
+  await setConfig(page, `method:\n  start_from: ${first}\ntraining:\n  max_steps: 2\n`)
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
+  await expect.poll(() => cell(page).locator('[data-testid="started-from"]').textContent()).toMatch(/Started from adapter\.safetensors: \d+ tensors loaded\./)
+  await page.close()
+})
+
 it('shows an invalid config inline, naming the YAML path, and runs nothing', async () => {
   const page = await world.page()
   const runsBefore = readdirSync(world.runsDir).length
