@@ -132,9 +132,27 @@ def prediction_type(base: BaseModel, configured: str) -> str:
     return base.noise_scheduler.config.prediction_type if configured == "auto" else configured
 
 
-def token_ids(tokenizer: CLIPTokenizer, captions: list[str]) -> torch.Tensor:
-    """Captions as a text encoder reads them: padded or cut to the tokenizer's length (77 for CLIP). (B, T)"""
-    return tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+# training.max_token_length counts windows of 75 tokens, as sd-scripts does: 150 is two, 225 three.
+TOKENS_PER_WINDOW = 75
+
+
+def token_ids(tokenizer: CLIPTokenizer, captions: list[str], max_token_length: int = TOKENS_PER_WINDOW) -> torch.Tensor:
+    """Captions as a text encoder reads them: (B, n, T), n windows of its length T (77 for CLIP).
+
+    One window is the caption padded or cut to T. For longer captions (training.max_token_length
+    150 or 225) the tokens are cut into n windows of T - 2, each between its own BOS and EOS, as
+    sd-scripts cuts them: a window that ends mid-caption ends with EOS, and one that starts
+    after the caption begins with BOS EOS, as an empty caption would."""
+    windows, content = max_token_length // TOKENS_PER_WINDOW, tokenizer.model_max_length - 2
+    ids = tokenizer(captions, padding="max_length", max_length=windows * content + 2, truncation=True, return_tensors="pt").input_ids  # (B, n (T-2) + 2)
+    chunks = []
+    for start in range(1, windows * content + 1, content):
+        chunk = torch.cat([ids[:, :1], ids[:, start : start + content], ids[:, -1:]], dim=1)  # (B, T)
+        inside = (chunk[:, -2] != tokenizer.eos_token_id) & (chunk[:, -2] != tokenizer.pad_token_id)
+        chunk[inside, -1] = tokenizer.eos_token_id
+        chunk[chunk[:, 1] == tokenizer.pad_token_id, 1] = tokenizer.eos_token_id
+        chunks.append(chunk)
+    return torch.stack(chunks, dim=1)  # (B, n, T)
 
 
 def check_clip_skip(model: BaseModel, clip_skip: int) -> None:
@@ -146,7 +164,7 @@ def check_clip_skip(model: BaseModel, clip_skip: int) -> None:
         raise ConfigError(f"training.clip_skip: {clip_skip}, but this model's text encoder has {layers} layers")
 
 
-def encode_prompts(model: BaseModel, captions: list[str], clip_skip: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
+def encode_prompts(model: BaseModel, captions: list[str], clip_skip: int = 1, max_token_length: int = TOKENS_PER_WINDOW) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The text conditioning: (token embeddings for cross-attention, SDXL's pooled embedding or None).
 
     With gradients unless the caller turns them off: trained text encoders need them.
@@ -156,19 +174,29 @@ def encode_prompts(model: BaseModel, captions: list[str], clip_skip: int = 1) ->
     output of the last encoder joins SDXL's time embedding. clip_skip counts
     as A1111 and sd-scripts do: 1 is the last layer, 2 the one before it,
     which then goes through the final layer norm as the last one would.
+    Captions longer than one window (max_token_length 150, 225) are encoded
+    window by window and joined as sd-scripts joins them: the first BOS, each
+    window's tokens between its BOS and EOS, the last window's final token;
+    the pooled embedding is the first window's.
     """
     hidden = []
     for tokenizer, encoder in model.text_encoders:
-        out = encoder(token_ids(tokenizer, captions).to(encoder.device), output_hidden_states=True)
+        ids = token_ids(tokenizer, captions, max_token_length)  # (B, n, T)
+        batch, windows, length = ids.shape
+        out = encoder(ids.view(-1, length).to(encoder.device), output_hidden_states=True)
         layer = model.family.hidden_layer
         if layer is not None:
-            hidden.append(out.hidden_states[layer])  # (B, T, D_i)
+            states = out.hidden_states[layer]  # (B n, T, D_i)
         else:
             # transformers 5 keeps the final norm on the model itself; 4.x on its text_model
             final_norm = getattr(encoder, "text_model", encoder).final_layer_norm
-            hidden.append(out.last_hidden_state if clip_skip == 1 else final_norm(out.hidden_states[-clip_skip]))  # (B, T, D)
-    pooled = out.text_embeds if model.family.micro_conditioning else None  # (B, P) from the last encoder
-    return torch.cat(hidden, dim=-1), pooled  # (B, T, sum D_i), (B, P) or None
+            states = out.last_hidden_state if clip_skip == 1 else final_norm(out.hidden_states[-clip_skip])  # (B n, T, D)
+        states = states.reshape(batch, windows, length, -1)
+        if windows > 1:
+            states = torch.cat([states[:, 0, :1], states[:, :, 1:-1].flatten(1, 2), states[:, -1, -1:]], dim=1)[:, None]  # (B, 1, n (T-2) + 2, D)
+        hidden.append(states[:, 0])  # (B, T', D_i)
+    pooled = out.text_embeds.reshape(batch, windows, -1)[:, 0] if model.family.micro_conditioning else None  # (B, P) from the last encoder
+    return torch.cat(hidden, dim=-1), pooled  # (B, T', sum D_i), (B, P) or None
 
 
 def time_ids(original_size: tuple[int, int], crop_top_left: tuple[int, int], target_size: tuple[int, int], batch: int) -> torch.Tensor:

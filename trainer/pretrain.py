@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"vae done at {time.perf_counter() - start:.0f}s; latent std {std:.3f}", flush=True)
 
     # 2. UNet + text encoders: text-conditioned denoising
-    ids = models.token_ids(pipe.tokenizer, captions).to(device)
+    ids = models.token_ids(pipe.tokenizer, captions)[:, 0].to(device)  # one window each
     train_unet(pipe, moments, ids, args, device, generator, log)
 
     pipe.to("cpu")

@@ -21,7 +21,7 @@ from trainer.config import ConfigError
 from trainer.registry import Registry
 
 SAMPLES_DIR = "samples"
-Encode = Callable[[list[str]], torch.Tensor]  # texts -> prompt embeddings (B, T, D)
+Encode = Callable[[list[str]], tuple[torch.Tensor, torch.Tensor | None]]  # texts -> prompt embeddings (B, T, D), SDXL's pooled (B, P) or None
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,21 @@ def pipeline(base: models.BaseModel, sampler: str = "euler") -> DiffusionPipelin
 def draw(pipe: DiffusionPipeline, prompts: list[SamplePrompt], steps: int, cfg_scale: float, resolution: int, encode: Encode | None = None) -> list[Image.Image]:
     """One image per prompt, drawn in one batch; each from its own seed, so a prompt's image never depends on its neighbours.
 
-    `encode`: texts -> the run's own prompt embeddings (SD1.x/SD2.x with a clip skip), in place of the
-    pipeline's encoding: diffusers' clip_skip reaches for `text_model`, which transformers 5 removed, and
-    skips no layer for the negative prompt, where A1111 does.
+    `encode`: texts -> the run's own (prompt embeddings, SDXL's pooled or None), in place of the pipeline's
+    encoding, for a clip skip (diffusers' clip_skip reaches for `text_model`, which transformers 5 removed, and
+    skips no layer for the negative prompt, where A1111 does) or captions longer than one window.
     """
     # An empty negative prompt is passed as None: SDXL's pipeline then uses zero embeddings, the unconditional
     # input shapes-xl was pretrained with (caption dropout); SD1/SD2's encode an empty prompt.
     negatives = [p.negative_prompt for p in prompts]
     text = {"prompt": [p.prompt for p in prompts], "negative_prompt": negatives if any(negatives) else None}
     if encode is not None:
-        text = {"prompt_embeds": encode(text["prompt"]), "negative_prompt_embeds": encode(negatives)}
+        embeds, pooled = encode(text["prompt"])
+        # As the pipelines do: SDXL zeros an all-empty negative, SD1/SD2 encode it.
+        negative, negative_pooled = encode(negatives) if any(negatives) or pooled is None else (torch.zeros_like(embeds), torch.zeros_like(pooled))
+        text = {"prompt_embeds": embeds, "negative_prompt_embeds": negative}
+        if pooled is not None:
+            text |= {"pooled_prompt_embeds": pooled, "negative_pooled_prompt_embeds": negative_pooled}
     return pipe(
         **text,
         num_inference_steps=steps,

@@ -50,9 +50,10 @@ def encoders(base: models.BaseModel) -> list[torch.nn.Module]:
 
 
 class TextCache:
-    def __init__(self, base: models.BaseModel, mode: str, clip_skip: int = 1, root: Path | None = None):
-        self.base, self.clip_skip = base, clip_skip
+    def __init__(self, base: models.BaseModel, mode: str, clip_skip: int = 1, max_token_length: int = models.TOKENS_PER_WINDOW, root: Path | None = None):
+        self.base, self.clip_skip, self.max_token_length = base, clip_skip, max_token_length
         self.store = TensorStore(mode, root or DEFAULT_ROOT)
+        # The token ids in each key say how long captions are cut; the clip skip is said here.
         self.fingerprint = tensor_store.key(*(tensor_store.fingerprint(e) for e in encoders(base)), f"clip_skip={clip_skip}")
         self._keys: dict[str, str] = {}  # caption -> key, tokenized once
 
@@ -68,7 +69,7 @@ class TextCache:
         def encode(missing: list[int]) -> list[dict[str, torch.Tensor]]:
             entries = []
             for start in range(0, len(missing), ENCODE_BATCH):
-                embeds, pooled = models.encode_prompts(self.base, [captions[i] for i in missing[start : start + ENCODE_BATCH]], self.clip_skip)  # (n, T, D), (n, P) or None
+                embeds, pooled = models.encode_prompts(self.base, [captions[i] for i in missing[start : start + ENCODE_BATCH]], self.clip_skip, self.max_token_length)  # (n, T, D), (n, P) or None
                 entries += [{"embeds": e} | ({} if pooled is None else {"pooled": pooled[i]}) for i, e in enumerate(embeds)]
             return entries
 
@@ -83,6 +84,6 @@ class TextCache:
     def _key(self, caption: str) -> str:
         """By the token ids each tokenizer makes of the caption, not its text: an edited tokenizer never reads another's entries."""
         if caption not in self._keys:
-            ids = [models.token_ids(tokenizer, [caption])[0].tolist() for tokenizer, _ in self.base.text_encoders]
+            ids = [models.token_ids(tokenizer, [caption], self.max_token_length)[0].tolist() for tokenizer, _ in self.base.text_encoders]
             self._keys[caption] = tensor_store.key(self.fingerprint, json.dumps(ids))
         return self._keys[caption]

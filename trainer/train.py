@@ -175,10 +175,10 @@ def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Froz
 
         def encode(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
             with torch.set_grad_enabled(cfg.method.train_text_encoder):
-                return models.encode_prompts(base, captions_of(idx), cfg.training.clip_skip)
+                return models.encode_prompts(base, captions_of(idx), cfg.training.clip_skip, cfg.training.max_token_length)
 
         return encode
-    cache = text_cache.TextCache(base, mode, cfg.training.clip_skip)
+    cache = text_cache.TextCache(base, mode, cfg.training.clip_skip, cfg.training.max_token_length)
     cache.fill(sorted(set(data.captions)) + ([""] if options.dropout else []))  # a dropped caption is the empty one
     return lambda idx: cache(captions_of(idx))
 
@@ -254,7 +254,8 @@ def train(
         # watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set);
         # retention counts against the base model's own score, so take it now if trained weights are about to load
         pipe = sampling.pipeline(base, cfg.sample.sampler)
-        encode_samples = (lambda texts: models.encode_prompts(base, texts, training.clip_skip)[0]) if training.clip_skip > 1 else None  # as it trains
+        own_encoding = training.clip_skip > 1 or training.max_token_length > models.TOKENS_PER_WINDOW
+        encode_samples = (lambda texts: models.encode_prompts(base, texts, training.clip_skip, training.max_token_length)) if own_encoding else None  # as it trains
         judge = evaluation.judge(pipe, cfg) if cfg.eval.every else None
         if judge and processes.is_main and (cfg.method.start_from or training.resume):
             with precision.sampling():

@@ -37,7 +37,7 @@ describe('sd-scripts import: real files', () => {
     expect(config.optimizer.lr).toBe(1e-4)
     expect(config.training).toMatchObject({ max_steps: 20, batch_size: 4, mixed_precision: 'bf16', gradient_checkpointing: true, cache_latents: 'off', save_every: 20, save_state_every: 0 })
     // Spelled-out values at which sd-scripts trains as tunebook does: nothing to do, listed quietly.
-    const asTunebook = ['sdpa', 'max_token_length', 'noise_offset_type', 'save_model_as']
+    const asTunebook = ['sdpa', 'noise_offset_type', 'save_model_as']
     expect(loud(result.notImported, asTunebook)).toEqual([])
     expect(quiet(result.yaml)).toEqual(expect.arrayContaining(asTunebook))
     expect(result.notImported).toContain('save_precision = "fp16" (tunebook saves adapter weights in float32)')
@@ -58,7 +58,7 @@ describe('sd-scripts import: real files', () => {
     expect(result.notImported).toContain('xformers = true (tunebook always uses PyTorch SDPA attention)')
     expect(config.training.scale_weight_norms).toBe(2.5)
     // Empty GUI fields, switched-off options and the GUI's defaults that tunebook shares are listed once, together.
-    const asTunebook = ['max_token_length', 'noise_offset_type', 'sdxl_no_half_vae']
+    const asTunebook = ['noise_offset_type', 'sdxl_no_half_vae']
     expect(loud(result.notImported, asTunebook)).toEqual([])
     expect(quiet(result.yaml)).toEqual(expect.arrayContaining(['color_aug', ...asTunebook]))
   })
@@ -78,15 +78,14 @@ describe('sd-scripts import: real files', () => {
 
 describe('sd-scripts import: values at which sd-scripts does what tunebook does', () => {
   it('are listed quietly; other values of the same arguments are listed with their reason', () => {
-    const values = ['huber_scale = 1', 'max_token_length = 75', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
+    const values = ['huber_scale = 1', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
     const same = importText(`${values.join('\n')}\nxformers = true\n`)
     // xformers asks for another attention implementation: worth telling, so it stays listed.
     expect(same.notImported).toEqual(['xformers = true (tunebook always uses PyTorch SDPA attention)'])
     expect(quiet(same.yaml)).toEqual(values.map((v) => v.split(' =')[0]))
-    const other = importText('huber_scale = 2\nmax_token_length = 225\nsave_precision = "fp16"\n')
+    const other = importText('huber_scale = 2\nsave_precision = "fp16"\n')
     expect(other.notImported).toEqual([
       'huber_scale = 2 (no tunebook equivalent)',
-      "max_token_length = 225 (tunebook uses CLIP's 77 tokens)",
       'save_precision = "fp16" (tunebook saves adapter weights in float32)',
     ])
     expect(quiet(other.yaml)).toEqual([])
@@ -258,7 +257,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1, caption_tag_dropout: 0.05, flip_aug: true },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, debiased_estimation: true, min_timestep: 100, max_timestep: 900, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, max_token_length: 225, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, debiased_estimation: true, min_timestep: 100, max_timestep: 900, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],
@@ -297,7 +296,7 @@ describe('sd-scripts import and export undo each other', () => {
     const taken = Object.keys(original).filter((arg) => TABLE_ARGS.includes(arg) && arg !== 'caption_extension' && !imported.notImported.some((l) => l.startsWith(`${arg} =`)))
     expect(taken.length).toBeGreaterThan(12)
     // false flags and values equal to sd-scripts' own defaults are left out: absent means the same to sd-scripts.
-    const sdDefaults: Record<string, unknown> = { lr_scheduler: 'constant', loss_type: 'l2', clip_skip: 1, train_batch_size: 1, gradient_accumulation_steps: 1, min_bucket_reso: 256, bucket_reso_steps: 64, sample_every_n_steps: 0 }
+    const sdDefaults: Record<string, unknown> = { lr_scheduler: 'constant', loss_type: 'l2', max_token_length: 75, clip_skip: 1, train_batch_size: 1, gradient_accumulation_steps: 1, min_bucket_reso: 256, bucket_reso_steps: 64, sample_every_n_steps: 0 }
     const meaningful = taken.filter((arg) => original[arg] !== false && sdDefaults[arg] !== original[arg])
     for (const arg of meaningful) expect(exported[arg], arg).toEqual(original[arg])
     // ...and importing the export gives the same cell.

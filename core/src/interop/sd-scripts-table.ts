@@ -652,6 +652,7 @@ export const ROWS: readonly Row[] = [
   gradientClipRow,
   field('training.scale_weight_norms', 'scale_weight_norms', { fromArg: (v) => (v === 0 ? null : v) }),
   clipSkipRow,
+  field('training.max_token_length', 'max_token_length', { sd: 75 }),
   predictionRow,
   cacheRow('training.cache_latents', 'cache_latents'),
   cacheRow('training.cache_text_encoder_outputs', 'cache_text_encoder_outputs', false),
@@ -680,7 +681,6 @@ export const NOT_TAKEN: Record<string, string> = {
   sdxl_no_half_vae: 'tunebook runs the VAE in float32',
   no_half_vae: 'tunebook runs the VAE in float32',
   persistent_data_loader_workers: 'tunebook keeps its loader workers for the whole run',
-  max_token_length: "tunebook uses CLIP's 77 tokens",
   dataset_config: 'import the dataset TOML together with this file',
   class_tokens: 'tunebook needs a caption file beside each image',
   bucket_no_upscale: 'tunebook scales every image to fill its bucket',
@@ -697,8 +697,6 @@ export const AS_TUNEBOOK: Record<string, unknown> = {
   huber_scale: 1,
   // kohya_ss' name for the noise offset tunebook adds (training.noise_offset, one per channel); Multires is another kind.
   noise_offset_type: 'Original',
-  // 75 tokens between start and end: CLIP's 77, sd-scripts' own without the argument.
-  max_token_length: 75,
   save_model_as: 'safetensors',
   // float32.
   save_precision: 'float',

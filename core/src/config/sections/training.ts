@@ -149,6 +149,13 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
     'Max-norm regularization (scale_weight_norms in sd-scripts): after every step, each adapter module whose weight update (its up x down product, times its scale) has a norm above this is scaled back down to it. Keeps any one layer from growing large, which kohya\u2019s docs say makes a LoRA combine better with others and burn less; 1 is sd-scripts\u2019 suggestion. LoRA, LoCon, LoHa, LoKr, OFT, BOFT and DoRA; null: off.',
   ),
+  max_token_length: Type.Optional(
+    Type.Enum([75, 150, 225], {
+      default: 75,
+      description:
+        'How many caption tokens the text encoders read (max_token_length in sd-scripts). CLIP reads 75 at a time; at 150 or 225 a caption is cut into two or three windows of 75, each encoded on its own and joined, as sd-scripts and A1111 do, so long tag lists are not cut off. Samples are encoded the same way. 75: one window, the rest of a longer caption is dropped.',
+    }),
+  ),
   clip_skip: Type.Optional(
     Type.Integer({
       minimum: 1,
