@@ -2,11 +2,12 @@
 
 import pytest
 import torch
+from safetensors import safe_open
 from transformers import CLIPTokenizer
 
 from trainer import models
 from trainer.events import EventRecords
-from trainer.train import train
+from trainer.train import ADAPTER_FILE, train
 
 TAGS = ", ".join(["red hair"] * 33)  # 98 CLIP tokens: two windows of 75
 
@@ -57,3 +58,5 @@ def test_a_run_with_long_captions_trains_samples_and_caches_its_text(base, tmp_p
     train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
     assert [e["step"] for e in events if e["type"] == "sample"] == [0, 2]
+    with safe_open(str(tmp_path / ADAPTER_FILE), "pt") as f:
+        assert f.metadata()["ss_max_token_length"] == "225"

@@ -88,6 +88,7 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_min_timestep": str(training.min_timestep),
         "ss_max_timestep": str(training.max_timestep),
         "ss_clip_skip": str(training.clip_skip),
+        "ss_max_token_length": str(training.max_token_length),
         "ss_max_grad_norm": str(training.max_grad_norm),
         "ss_scale_weight_norms": str(training.scale_weight_norms),
         "ss_resolution": str((data.resolution, data.resolution)),
