@@ -1,5 +1,7 @@
 """training.max_token_length: captions longer than one window, cut and joined as sd-scripts does."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -15,8 +17,6 @@ TAGS = ", ".join(["red hair"] * 33)  # 98 CLIP tokens: two windows of 75
 @pytest.fixture(scope="module")
 def clip():
     """SD1.5's CLIP tokenizer, as shipped for single files: pad is EOS."""
-    from pathlib import Path
-
     return CLIPTokenizer.from_pretrained(Path(__file__).resolve().parents[2] / "models" / "configs" / "sd15" / "tokenizer")
 
 
