@@ -60,3 +60,16 @@ def test_a_run_with_long_captions_trains_samples_and_caches_its_text(base, tmp_p
     assert [e["step"] for e in events if e["type"] == "sample"] == [0, 2]
     with safe_open(str(tmp_path / ADAPTER_FILE), "pt") as f:
         assert f.metadata()["ss_max_token_length"] == "225"
+
+
+def test_sd2_windows_follow_sd_scripts_where_pad_is_not_eos():
+    """SD2's and SDXL's second tokenizer pad with "!", not EOS: a window cut mid-caption still ends with EOS,
+    and one past the caption starts BOS EOS, as a whole empty caption would."""
+    tokenizer = CLIPTokenizer.from_pretrained(Path(__file__).resolve().parents[2] / "models" / "configs" / "sd2" / "tokenizer")
+    bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+    assert pad != eos
+    ids = models.token_ids(tokenizer, [TAGS], 225)[0]  # (3, 77)
+    tokens = tokenizer(TAGS).input_ids[1:-1]
+    assert ids[0].tolist() == [bos, *tokens[:75], eos]
+    assert ids[1].tolist() == [bos, *tokens[75:], eos] + [pad] * (75 - len(tokens[75:]))
+    assert ids[2].tolist() == [bos, eos] + [pad] * 75
