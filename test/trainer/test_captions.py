@@ -51,7 +51,7 @@ def test_tag_dropout_comes_after_shuffle_and_leaves_shuffle_alone():
 
 def test_a_resumed_encoder_draws_the_captions_the_uninterrupted_one_drew(base, monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(training.models, "encode_prompts", lambda base, captions, clip_skip: seen.append(captions) or (torch.zeros(len(captions), 1, 1), None))
+    monkeypatch.setattr(training.models, "encode_prompts", lambda base, captions, *options: seen.append(captions) or (torch.zeros(len(captions), 1, 1), None))
     cfg = configs.load({"data": {"images": 6, "shuffle_caption": True, "caption_dropout": 0.2}, "training": {"batch_size": 3}})
     data = prepare_data(cfg.data)
     straight = prompt_encoder(base, data, cfg, first_batch=0)
