@@ -575,26 +575,29 @@ const gradientClipRow: Row = {
   },
 }
 
-// A discount without multi-resolution noise discounts nothing (kohya_ss presets write 0 for both).
-const multiresDiscount = field('training.multires_noise_discount', 'multires_noise_discount', { sd: 0.3, when: (c) => c.training.multires_noise_iterations > 0 })
-const multiresDiscountRow: Row = {
-  ...multiresDiscount,
-  read(r) {
-    if (r.peek('multires_noise_iterations')) multiresDiscount.read(r)
-    else if (r.peek('multires_noise_discount') !== undefined) r.skip('multires_noise_discount', r.take('multires_noise_discount'), 'without multires_noise_iterations there is nothing to discount', true)
-  },
+/** `row`, except that where its argument is given and `why` has a reason, the argument is listed as not imported. */
+function unless(row: Row, arg: string, why: (r: ArgReader) => { reason: string; inert?: boolean } | undefined): Row {
+  return {
+    ...row,
+    read(r) {
+      const skip = r.peek(arg) === undefined ? undefined : why(r)
+      if (skip) r.skip(arg, r.take(arg), skip.reason, skip.inert)
+      else row.read(r)
+    },
+  }
 }
 
+// A discount without multi-resolution noise discounts nothing (kohya_ss presets write 0 for both).
+const multiresDiscountRow = unless(
+  field('training.multires_noise_discount', 'multires_noise_discount', { sd: 0.3, when: (c) => c.training.multires_noise_iterations > 0 }),
+  'multires_noise_discount',
+  (r) => (r.peek('multires_noise_iterations') ? undefined : { reason: 'without multires_noise_iterations there is nothing to discount', inert: true }),
+)
+
 // sd-scripts warns and ignores clip skip for SDXL, where tunebook refuses it; a kohya_ss preset says which it is.
-const clipSkip = field('training.clip_skip', 'clip_skip', { sd: 1 })
-const clipSkipRow: Row = {
-  ...clipSkip,
-  read(r) {
-    const skip = r.peek('clip_skip')
-    if (skip !== undefined && skip !== 1 && r.peek('sdxl') === true) r.skip('clip_skip', r.take('clip_skip'), 'sd-scripts ignores clip skip for SDXL, and tunebook takes only 1 there')
-    else clipSkip.read(r)
-  },
-}
+const clipSkipRow = unless(field('training.clip_skip', 'clip_skip', { sd: 1 }), 'clip_skip', (r) =>
+  r.peek('clip_skip') !== 1 && r.peek('sdxl') === true ? { reason: 'sd-scripts ignores clip skip for SDXL, and tunebook takes only 1 there' } : undefined,
+)
 
 const huber = (c: TrainConfig) => c.training.loss_type === 'huber' || c.training.loss_type === 'smooth_l1'
 const buckets = (c: TrainConfig) => (c.data as { buckets?: boolean }).buckets === true
