@@ -296,7 +296,8 @@ def train(
         def save_adapter(file: str = ADAPTER_FILE) -> None:
             if processes.is_main:
                 (run_dir / file).parent.mkdir(exist_ok=True)
-                adapter.save(run_dir / file, run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts, regularization=data.regularization))
+                metadata = run_metadata(cfg, base, param_groups, steps=completed, seconds=time.perf_counter() - start, buckets=data.bucket_counts, regularization=data.regularization)
+                adapter.save(run_dir / file, metadata, training.save_precision)
 
         def save_state() -> None:
             """A resumable state, and the adapter as of this step: if the run fails later, this one is kept."""

@@ -40,7 +40,7 @@ describe('sd-scripts import: real files', () => {
     const asTunebook = ['sdpa', 'noise_offset_type', 'save_model_as']
     expect(loud(result.notImported, asTunebook)).toEqual([])
     expect(quiet(result.yaml)).toEqual(expect.arrayContaining(asTunebook))
-    expect(result.notImported).toContain('save_precision = "fp16" (tunebook saves adapter weights in float32)')
+    expect(resolved(parseYaml(result.yaml)).training.save_precision).toBe('fp16')
     expect(result.yaml).toMatch(/^# {3}resolution = "1024,1024" \(kohya_ss-dataset.toml sets datasets\[0\].resolution\)$/m)
     expect(result.yaml).toMatch(/^# {3}train_inpainting = true \(no tunebook equivalent\)$/m)
     expect(result.yaml).toMatch(/^# {3}class_tokens = "darius kawasaki person" \(tunebook needs a caption file/m)
@@ -78,15 +78,15 @@ describe('sd-scripts import: real files', () => {
 
 describe('sd-scripts import: values at which sd-scripts does what tunebook does', () => {
   it('are listed quietly; other values of the same arguments are listed with their reason', () => {
-    const values = ['huber_scale = 1', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'save_precision = "float"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
+    const values = ['huber_scale = 1', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
     const same = importText(`${values.join('\n')}\nxformers = true\n`)
     // xformers asks for another attention implementation: worth telling, so it stays listed.
     expect(same.notImported).toEqual(['xformers = true (tunebook always uses PyTorch SDPA attention)'])
     expect(quiet(same.yaml)).toEqual(values.map((v) => v.split(' =')[0]))
-    const other = importText('huber_scale = 2\nsave_precision = "fp16"\n')
+    const other = importText('huber_scale = 2\nsave_model_as = "ckpt"\n')
     expect(other.notImported).toEqual([
       'huber_scale = 2 (no tunebook equivalent)',
-      'save_precision = "fp16" (tunebook saves adapter weights in float32)',
+      'save_model_as = "ckpt" (tunebook always saves safetensors in the kohya format)',
     ])
     expect(quiet(other.yaml)).toEqual([])
   })
@@ -257,7 +257,7 @@ const configs: [string, object][] = [
     'every data and training switch',
     {
       data: { ...folder, resolution: 1024, buckets: true, bucket_min_side: 512, bucket_max_side: 1536, bucket_step: 32, shuffle_caption: true, keep_tokens: 1, caption_dropout: 0.1, caption_tag_dropout: 0.05, flip_aug: true },
-      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, max_token_length: 225, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, debiased_estimation: true, min_timestep: 100, max_timestep: 900, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_every: 10, save_state_every: 10, resume: 'run-1' },
+      training: { epochs: 3, batch_size: 2, gradient_accumulation: 2, seed: 7, mixed_precision: 'bf16', full_bf16: true, gradient_checkpointing: true, noise_offset: 0.05, max_token_length: 225, multires_noise_iterations: 6, multires_noise_discount: 0.2, ip_noise_gamma: 0.1, min_snr_gamma: 5, debiased_estimation: true, min_timestep: 100, max_timestep: 900, max_grad_norm: 2, scale_weight_norms: 1, clip_skip: 2, prediction_type: 'v_prediction', cache_latents: 'disk', dataloader_workers: 2, save_precision: 'fp16', save_every: 10, save_state_every: 10, resume: 'run-1' },
       sample: { every: 10, sampler: 'dpmpp_2m' },
     },
   ],

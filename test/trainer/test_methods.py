@@ -413,3 +413,22 @@ def test_retention_after_start_from_counts_against_the_base_model(base, trained,
         scores[name] = [e for e in events if e["type"] == "eval"]
     assert [e["base_score"] for e in scores["started"]] == [e["base_score"] for e in scores["plain"]]
     assert scores["plain"][0]["base_score"] > 0 and scores["started"][0]["retention"] < 1  # the burnt start is scored against the base
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp16", torch.float16), ("bf16", torch.bfloat16)])
+def test_save_precision_halves_the_file_and_loads_back_close(base, fresh, tmp_path, precision, dtype):
+    sizes = {}
+    for name, saving in {"float": "float", "half": precision}.items():
+        (tmp_path / name).mkdir()
+        recorder = Recorder(base)
+        train({**RUN, "method": {"name": "lora"}, "training": {**RUN["training"], "save_precision": saving}}, tmp_path / name, recorder, load_model=lambda *_: base)
+        assert recorder.events[-1]["type"] == "finished", recorder.events[-1]
+        sizes[name] = (tmp_path / name / ADAPTER_FILE).stat().st_size
+    with safe_open(str(tmp_path / "half" / ADAPTER_FILE), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {dtype}
+    assert sizes["half"] < 0.6 * sizes["float"]
+    adapter = load_adapter(tmp_path / "half" / ADAPTER_FILE, fresh)
+    try:
+        torch.testing.assert_close(probe(fresh.unet), recorder.trained, rtol=1e-2, atol=1e-2)  # the same adapter, rounded
+    finally:
+        adapter.remove()

@@ -114,6 +114,10 @@ class Method:
         return Adapter(self, config, networks)
 
 
+# training.save_precision -> the saved file's dtype
+SAVE_DTYPES = {"float": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
 class Adapter:
     """The LyCORIS networks a method put on the base model, trained together and saved as one file."""
 
@@ -208,10 +212,12 @@ class Adapter:
         unused = sorted(set(weights) - set(used))
         return {"file": path.name, "loaded": len(used), "missing": len(mine) - len(used), "unused": len(unused), "unused_examples": unused[:3]}
 
-    def save(self, path: Path, run_metadata: dict[str, str]) -> None:
-        """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata, atomically: a kill mid-write keeps the old file."""
+    def save(self, path: Path, run_metadata: dict[str, str], precision: str = "float") -> None:
+        """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata, its weights in training.save_precision,
+        atomically: a kill mid-write keeps the old file."""
         tmp = path.with_name(f".{path.name}.tmp")
-        save_file(self.state_dict(), str(tmp), {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
+        weights = {key: value.to(SAVE_DTYPES[precision]) for key, value in self.state_dict().items()}
+        save_file(weights, str(tmp), {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
         os.replace(tmp, path)
 
     def remove(self) -> None:

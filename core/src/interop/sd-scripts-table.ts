@@ -663,6 +663,7 @@ export const ROWS: readonly Row[] = [
   // gets tunebook's own 0, since a process count suits a machine, not a training recipe.
   field('training.dataloader_workers', 'max_data_loader_n_workers'),
   savingRow,
+  field('training.save_precision', 'save_precision', { sd: 'float' }),
   field('training.resume', 'resume'),
   sampleRow,
   evalRow,
@@ -679,7 +680,6 @@ export const NOT_TAKEN: Record<string, string> = {
   output_name: 'tunebook writes each run to runs/<id>/',
   logging_dir: 'tunebook writes each run to runs/<id>/',
   save_model_as: 'tunebook always saves safetensors in the kohya format',
-  save_precision: 'tunebook saves adapter weights in float32',
   save_every_n_epochs: 'tunebook counts saves in steps: set training.save_every to the steps of that many epochs',
   sdxl_no_half_vae: 'tunebook runs the VAE in float32',
   no_half_vae: 'tunebook runs the VAE in float32',
@@ -701,8 +701,6 @@ export const AS_TUNEBOOK: Record<string, unknown> = {
   // kohya_ss' name for the noise offset tunebook adds (training.noise_offset, one per channel); Multires is another kind.
   noise_offset_type: 'Original',
   save_model_as: 'safetensors',
-  // float32.
-  save_precision: 'float',
   sdpa: true,
   // tunebook's VAE is float32 whatever the precision.
   no_half_vae: true,

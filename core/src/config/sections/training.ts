@@ -199,6 +199,13 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Integer({ minimum: 1, maximum: 256 }),
     'Threads PyTorch computes with on the CPU (accelerate\u2019s --num_cpu_threads_per_process). Empty: every core but one, which the server and the browser need. The community runs 2 to 4 per process; on a small CPU shared with other programs, fewer threads than cores is often faster, because threads that wait for a busy core stall every step.',
   ),
+  save_precision: Type.Optional(
+    Type.Enum(['float', 'fp16', 'bf16'], {
+      default: 'float',
+      description:
+        'The number format of the saved adapter\u2019s weights (save_precision in sd-scripts). float (32-bit) keeps them exactly as trained; fp16 halves the file, and is what kohya_ss presets save and every UI loads; bf16 halves it too, with float32\u2019s range and fewer digits. Training itself is unaffected.',
+    }),
+  ),
   save_every: Type.Optional(
     Type.Integer({
       minimum: 0,
