@@ -30,6 +30,15 @@ async function setConfig(page: Page, yaml: string) {
   }, yaml)
 }
 
+/** Run the cell with this YAML to the end; the id of the run it made. */
+async function runToEnd(page: Page, yaml: string): Promise<string> {
+  const runsBefore = new Set(readdirSync(world.runsDir))
+  await setConfig(page, yaml)
+  await cell(page).locator('[data-testid="run"]').click()
+  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
+  return readdirSync(world.runsDir).find((id) => !runsBefore.has(id))!
+}
+
 it('lists the lessons and opens the welcome lesson', async () => {
   const page = await world.page('')
   await expect.poll(() => page.locator('[data-testid="lesson-link"]').allTextContents()).toContain('Welcome: your first LoRA')
@@ -75,11 +84,7 @@ it('cancels a run, marks it cancelled, and the next run finishes', async () => {
 
 it('saves the adapter along the way and offers each for download', async () => {
   const page = await world.page()
-  const runsBefore = new Set(readdirSync(world.runsDir))
-  await setConfig(page, 'training:\n  max_steps: 8\n  save_every: 3\n')
-  await cell(page).locator('[data-testid="run"]').click()
-  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
-  const runId = readdirSync(world.runsDir).find((id) => !runsBefore.has(id))!
+  const runId = await runToEnd(page, 'training:\n  max_steps: 8\n  save_every: 3\n')
   // Steps 3 and 6; step 8 is the run's last, so it is the final adapter.safetensors.
   expect(readdirSync(join(world.runsDir, runId, 'adapters'))).toEqual(['step-00000003.safetensors', 'step-00000006.safetensors'])
 
@@ -101,14 +106,8 @@ it('saves the adapter along the way and offers each for download', async () => {
 
 it("trains on from an earlier run's adapter and says what it loaded", async () => {
   const page = await world.page()
-  const runsBefore = new Set(readdirSync(world.runsDir))
-  await setConfig(page, 'training:\n  max_steps: 2\n')
-  await cell(page).locator('[data-testid="run"]').click()
-  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
-  const first = readdirSync(world.runsDir).find((id) => !runsBefore.has(id))!
-  await setConfig(page, `method:\n  start_from: ${first}\ntraining:\n  max_steps: 2\n`)
-  await cell(page).locator('[data-testid="run"]').click()
-  await expect.poll(() => status(page).textContent(), { timeout: 60_000 }).toBe('finished')
+  const first = await runToEnd(page, 'training:\n  max_steps: 2\n')
+  await runToEnd(page, `method:\n  start_from: ${first}\ntraining:\n  max_steps: 2\n`)
   await expect.poll(() => cell(page).locator('[data-testid="started-from"]').textContent()).toMatch(/Started from adapter\.safetensors: \d+ tensors loaded\./)
   await page.close()
 })
