@@ -50,6 +50,6 @@ def multires(noise: torch.Tensor, iterations: int, discount: float, generator: t
     return noise / noise.std()
 
 
-def input_perturbation(shape: tuple[int, ...], gamma: float | None, generator: torch.Generator) -> torch.Tensor:
-    """Extra noise for the UNet's input only (training.ip_noise_gamma); zeros when off, drawing nothing."""
-    return gamma * torch.randn(shape, generator=generator) if gamma else torch.zeros(shape)
+def input_perturbation(shape: tuple[int, ...], gamma: float | None, generator: torch.Generator) -> torch.Tensor | None:
+    """Extra noise for the UNet's input only (training.ip_noise_gamma), or None when off (nothing drawn)."""
+    return gamma * torch.randn(shape, generator=generator) if gamma else None

@@ -346,7 +346,8 @@ def train(
                 # timesteps: uniform over the training schedule (or training.min_timestep to max_timestep)
                 timesteps = processes.share(noises.draw_timesteps(len(global_idx), training, noise_scheduler.config.num_train_timesteps, generator)).to(device)  # (B,)
                 # add_noise: the forward process q(x_t | x_0); input perturbation (if set) noises the input only, not the target
-                input_noise = noise + processes.share(noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)).to(device)
+                perturbation = noises.input_perturbation(global_shape, training.ip_noise_gamma, generator)  # (B, 4, h, w) or None
+                input_noise = noise if perturbation is None else noise + processes.share(perturbation).to(device)
                 noisy = noise_scheduler.add_noise(latents, input_noise, timesteps)  # (B, 4, h, w)
                 # predict: the UNet with the adapter, conditioned on text (and SDXL's pooled text and size/crop ids)
                 with precision.autocast():
