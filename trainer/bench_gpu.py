@@ -11,7 +11,10 @@ PyTorch's scaled_dot_product_attention (diffusers' default processor, which
 nothing in the trainer replaces; the report checks it).
 
 For each model: batch 1, 4 and 8 with AdamW, then batch 1 with gradient
-checkpointing and AdamW8bit (the low-memory setting). Each case reports
+checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
+kernels as the trainer runs them; last, batch 8 on LyCORIS's own choice
+("auto": its fused Triton kernels on CUDA), so that the trainer's pin to the
+eager path stays a measured choice (trainer/methods). Each case reports
 images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
 over the card's dense bf16 peak) and peak VRAM (torch.cuda.max_memory_allocated).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import sys
@@ -73,6 +77,8 @@ class Case:
     batch: int
     gradient_checkpointing: bool = False
     optimizer: str = "adamw"
+    # LyCORIS's kernels: "torch" (eager, what the trainer pins) or "auto" (its fused Triton kernels on CUDA)
+    lycoris_backend: str = "torch"
 
     def config(self) -> configs.Frozen:
         """The tunebook config a run of this case would have (validated by the same schema)."""
@@ -86,7 +92,7 @@ class Case:
 
 
 MODELS = {"sdxl": Model("sdxl", 1024), "sd15": Model("sd15", 512)}
-CASES = [Case(1), Case(4), Case(8), Case(1, gradient_checkpointing=True, optimizer="adamw8bit")]
+CASES = [Case(1), Case(4), Case(8), Case(1, gradient_checkpointing=True, optimizer="adamw8bit"), Case(8, lycoris_backend="auto")]
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
 SMOKE = {"block_out_channels": 32, "layers_per_block": 1, "transformer_layers_per_block": 1, "attention_head_dim": 2}
 SMOKE_RESOLUTION = 128
@@ -162,6 +168,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
     else:
         unet.disable_gradient_checkpointing()
     adapter = optimizer = None
+    pinned, os.environ["LYCORIS_KERNEL_BACKEND"] = os.environ["LYCORIS_KERNEL_BACKEND"], case.lycoris_backend
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -195,6 +202,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             "batch": case.batch,
             "gradient_checkpointing": case.gradient_checkpointing,
             "optimizer": case.optimizer,
+            "lycoris_backend": case.lycoris_backend,
             "trainable_params": sum(p.numel() for p in params),
             "step_seconds": seconds,
             "images_per_second": case.batch / seconds,
@@ -204,8 +212,9 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
         }
     except torch.cuda.OutOfMemoryError as error:
-        return {"batch": case.batch, "gradient_checkpointing": case.gradient_checkpointing, "optimizer": case.optimizer, "error": f"out of memory: {error}".splitlines()[0]}
+        return {"batch": case.batch, "gradient_checkpointing": case.gradient_checkpointing, "optimizer": case.optimizer, "lycoris_backend": case.lycoris_backend, "error": f"out of memory: {error}".splitlines()[0]}
     finally:
+        os.environ["LYCORIS_KERNEL_BACKEND"] = pinned
         del optimizer
         if adapter is not None:
             adapter.remove()

@@ -31,15 +31,28 @@ def test_every_case_is_measured(report, model):
     bench = report["models"][model]
     assert bench["attention"] == "sdpa" and bench["latent_size"] == bench["resolution"] // 8
     cases = bench["cases"]
-    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"]) for c in cases] == [(1, False, "adamw"), (4, False, "adamw"), (8, False, "adamw"), (1, True, "adamw8bit")]
+    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"]) for c in cases] == [
+        (1, False, "adamw", "torch"),
+        (4, False, "adamw", "torch"),
+        (8, False, "adamw", "torch"),
+        (1, True, "adamw8bit", "torch"),
+        (8, False, "adamw", "auto"),
+    ]
     for c in cases:
         assert c["images_per_second"] == pytest.approx(c["batch"] / c["step_seconds"])
         assert c["mfu"] == pytest.approx(c["flops_per_step"] / c["step_seconds"] / 1e12)
         assert c["trainable_params"] > 0 and "peak_vram_bytes" in c
-    one, four, eight, checkpointed = (c["flops_per_step"] for c in cases)
+    one, four, eight, checkpointed, eight_fused = (c["flops_per_step"] for c in cases)
     # Every op works per image, so the work grows exactly with the batch; checkpointing recomputes forwards.
     assert (four, eight) == (4 * one, 8 * one)
     assert checkpointed > one
+    assert eight_fused == eight  # the same work; only LyCORIS's kernels differ (and on a CPU not even those)
+
+
+def test_the_trainer_runs_lycoris_eager_kernels_and_the_bench_leaves_that_pinned(report):
+    from lycoris.kernels.dispatch import resolve_backend
+
+    assert resolve_backend() == "torch"
 
 
 def test_flops_of_a_linear_and_a_conv_match_a_hand_count():
