@@ -12,9 +12,11 @@ nothing in the trainer replaces; the report checks it).
 
 For each model: batch 1, 4 and 8 with AdamW, then batch 1 with gradient
 checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
-kernels as the trainer runs them; last, batch 8 on LyCORIS's own choice
-("auto": its fused Triton kernels on CUDA), so that the trainer's pin to the
-eager path stays a measured choice (trainer/methods). Each case reports
+kernels as the trainer runs them; last, batch 8 twice more, once on
+LyCORIS's own choice ("auto": its fused Triton kernels on CUDA), which keeps
+the trainer's pin to the eager path a measured choice (trainer/methods), and
+once compiled (training.torch_compile, inductor; its warmup_seconds include
+the compile). Each case reports
 images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
 over the card's dense bf16 peak) and peak VRAM (torch.cuda.max_memory_allocated).
@@ -47,6 +49,7 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainer import config as configs
+from trainer.compiling import training_unet
 from trainer.families import FAMILIES, Family
 from trainer.methods import METHODS
 from trainer.optimizers import OPTIMIZERS
@@ -79,20 +82,29 @@ class Case:
     optimizer: str = "adamw"
     # LyCORIS's kernels: "torch" (eager, what the trainer pins) or "auto" (its fused Triton kernels on CUDA)
     lycoris_backend: str = "torch"
+    torch_compile: bool = False  # training.torch_compile, with inductor
 
-    def config(self) -> configs.Frozen:
+    def config(self, dynamo_backend: str = "inductor") -> configs.Frozen:
         """The tunebook config a run of this case would have (validated by the same schema)."""
         return configs.load(
             {
                 "method": {"name": "lora", "rank": 16, "alpha": 16},
                 "optimizer": {"name": self.optimizer, "lr": 1e-4},
-                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing},
+                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing, "torch_compile": self.torch_compile, "dynamo_backend": dynamo_backend},
             }
         )
 
 
 MODELS = {"sdxl": Model("sdxl", 1024), "sd15": Model("sd15", 512)}
-CASES = [Case(1), Case(4), Case(8), Case(1, gradient_checkpointing=True, optimizer="adamw8bit"), Case(8, lycoris_backend="auto")]
+CASES = [
+    Case(1),
+    Case(4),
+    Case(8),
+    Case(1, gradient_checkpointing=True, optimizer="adamw8bit"),
+    # batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled
+    Case(8, lycoris_backend="auto"),
+    Case(8, torch_compile=True),
+]
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
 SMOKE = {"block_out_channels": 32, "layers_per_block": 1, "transformer_layers_per_block": 1, "attention_head_dim": 2}
 SMOKE_RESOLUTION = 128
@@ -159,9 +171,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None) -> dict:
+def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None, smoke: bool) -> dict:
     """One training setting: the loop's step (noise -> timesteps -> add_noise -> predict -> loss -> backward -> step), timed."""
-    cfg = case.config()
+    cfg = case.config("aot_eager" if smoke else "inductor")  # a smoke run checks the compiled path without generating code
     unet = base.unet
     if case.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
@@ -179,20 +191,26 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
         optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
         latents, conditioning = inputs(unet, case.batch, resolution, device)
 
-        def step() -> None:
-            noise = torch.randn_like(latents)
-            timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (case.batch,), device=device)
-            noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-            with precision.autocast():
-                pred = unet(noisy, timesteps, **conditioning).sample
-            precision.backward(F.mse_loss(pred.float(), noise))
-            precision.step(optimizer)
-            optimizer.zero_grad(set_to_none=True)
+        def step_with(predict: Callable) -> Callable[[], None]:
+            def step() -> None:
+                noise = torch.randn_like(latents)
+                timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (case.batch,), device=device)
+                noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+                with precision.autocast():
+                    pred = predict(noisy, timesteps, **conditioning).sample
+                precision.backward(F.mse_loss(pred.float(), noise))
+                precision.step(optimizer)
+                optimizer.zero_grad(set_to_none=True)
 
-        flops = count_flops(step)  # also the first warm-up step
-        for _ in range(warmup):
+            return step
+
+        flops = count_flops(step_with(unet))  # also the first warm-up step; compiled, the same work runs
+        step = step_with(training_unet(unet, cfg.training, device))
+        start = time.perf_counter()
+        for _ in range(warmup):  # a compiled step compiles in the first of them
             step()
         synchronize(device)
+        warmup_seconds = time.perf_counter() - start
         start = time.perf_counter()
         for _ in range(steps):
             step()
@@ -203,6 +221,8 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             "gradient_checkpointing": case.gradient_checkpointing,
             "optimizer": case.optimizer,
             "lycoris_backend": case.lycoris_backend,
+            "torch_compile": case.torch_compile,
+            "warmup_seconds": warmup_seconds,
             "trainable_params": sum(p.numel() for p in params),
             "step_seconds": seconds,
             "images_per_second": case.batch / seconds,
@@ -212,7 +232,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
         }
     except torch.cuda.OutOfMemoryError as error:
-        return {"batch": case.batch, "gradient_checkpointing": case.gradient_checkpointing, "optimizer": case.optimizer, "lycoris_backend": case.lycoris_backend, "error": f"out of memory: {error}".splitlines()[0]}
+        return {"batch": case.batch, "gradient_checkpointing": case.gradient_checkpointing, "optimizer": case.optimizer, "lycoris_backend": case.lycoris_backend, "torch_compile": case.torch_compile, "error": f"out of memory: {error}".splitlines()[0]}
     finally:
         os.environ["LYCORIS_KERNEL_BACKEND"] = pinned
         del optimizer
@@ -234,7 +254,7 @@ def bench_model(name: str, device: torch.device, smoke: bool, steps: int, warmup
     }
     for case in CASES:
         print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
-        report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak))
+        report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak, smoke))
         print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
     del unet
     return report

@@ -28,6 +28,7 @@ from trainer import config as configs
 from trainer import models
 from trainer.batches import batch_indices, mirrored, pixel_batches
 from trainer.buckets import Placement
+from trainer.compiling import training_unet
 from trainer.distributed import Processes
 from trainer.events import Events
 from trainer.example import Example
@@ -249,6 +250,7 @@ def train(
             base.unet.disable_gradient_checkpointing()
         # 3. method: the trainable adapter on the UNet (and the text encoders, if they train)
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
+        predict = training_unet(base.unet, training, device)  # the UNet as the loop calls it: compiled, if training.torch_compile
         if training.scale_weight_norms is not None:
             adapter.check_max_norm()
         # watching: sample images and evaluator scores while it trains (off unless sample/eval.every is set);
@@ -352,7 +354,7 @@ def train(
                 # predict: the UNet with the adapter, conditioned on text (and SDXL's pooled text and size/crop ids)
                 with precision.autocast():
                     prompt_embeds, pooled_embeds = encode_prompts(idx)  # (B, T, D), (B, P) or None
-                    pred = base.unet(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids_of(idx, flips))).sample  # (B, 4, h, w)
+                    pred = predict(noisy, timesteps, **base.unet_conditioning(prompt_embeds, pooled_embeds, data.time_ids_of(idx, flips))).sample  # (B, 4, h, w)
                 # target: the noise itself (epsilon), or the velocity alpha_t * noise - sigma_t * x_0 (v-prediction)
                 target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
                 # loss: per image, mean squared error or training.loss_type (losses.py; a regularization image's

@@ -151,6 +151,15 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     expect(preset({ unet_lr: 0.0001, text_encoder_lr: 0 }).method).toMatchObject({ unet_lr: 0.0001, train_text_encoder: false })
   })
 
+  it("dynamo_backend, which kohya_ss hands to accelerate launch, compiles the UNet; 'no' is listed quietly", () => {
+    expect(preset({ dynamo_backend: 'inductor' }).training).toMatchObject({ torch_compile: true, dynamo_backend: 'inductor' })
+    expect(preset({ dynamo_backend: 'aot_eager' }).training).toMatchObject({ torch_compile: true, dynamo_backend: 'aot_eager' })
+    const off = importText(JSON.stringify({ dynamo_backend: 'no' }), 'preset.json')
+    expect(resolved(off.config).training.torch_compile).toBe(false)
+    expect(quiet(off.yaml)).toContain('dynamo_backend')
+    expect(off.notImported).toEqual([])
+  })
+
   it('lr_warmup is a percentage of the run', () => {
     expect(preset({ lr_scheduler: 'cosine', lr_warmup: 10 }).scheduler).toMatchObject({ name: 'cosine', warmup_steps: 0.1 })
   })
@@ -266,6 +275,8 @@ const configs: [string, object][] = [
   ['regularization images', { data: { ...folder, reg_path: '/data/reg set', prior_loss_weight: 0.5 } }],
   ['started from an adapter', { data: folder, method: { start_from: '/loras/my star.safetensors' } }],
   ['a pseudo-Huber loss', { data: folder, training: { loss_type: 'smooth_l1', huber_c: 0.2, huber_schedule: 'exponential' } }],
+  ['compiled with inductor', { data: folder, training: { torch_compile: true } }],
+  ['compiled with CUDA graphs', { data: folder, training: { torch_compile: true, dynamo_backend: 'cudagraphs' } }],
 ]
 
 describe('sd-scripts import and export undo each other', () => {

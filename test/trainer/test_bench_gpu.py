@@ -31,18 +31,19 @@ def test_every_case_is_measured(report, model):
     bench = report["models"][model]
     assert bench["attention"] == "sdpa" and bench["latent_size"] == bench["resolution"] // 8
     cases = bench["cases"]
-    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"]) for c in cases] == [
-        (1, False, "adamw", "torch"),
-        (4, False, "adamw", "torch"),
-        (8, False, "adamw", "torch"),
-        (1, True, "adamw8bit", "torch"),
-        (8, False, "adamw", "auto"),
+    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"], c["torch_compile"]) for c in cases] == [
+        (1, False, "adamw", "torch", False),
+        (4, False, "adamw", "torch", False),
+        (8, False, "adamw", "torch", False),
+        (1, True, "adamw8bit", "torch", False),
+        (8, False, "adamw", "auto", False),
+        (8, False, "adamw", "torch", True),
     ]
     for c in cases:
         assert c["images_per_second"] == pytest.approx(c["batch"] / c["step_seconds"])
         assert c["mfu"] == pytest.approx(c["flops_per_step"] / c["step_seconds"] / 1e12)
         assert c["trainable_params"] > 0 and "peak_vram_bytes" in c
-    one, four, eight, checkpointed, eight_fused = (c["flops_per_step"] for c in cases)
+    one, four, eight, checkpointed, eight_fused, _ = (c["flops_per_step"] for c in cases)  # the compiled case's are counted uncompiled
     # Every op works per image, so the work grows exactly with the batch; checkpointing recomputes forwards.
     assert (four, eight) == (4 * one, 8 * one)
     assert checkpointed > one

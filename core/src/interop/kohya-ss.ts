@@ -100,6 +100,14 @@ export function kohyaPresetArgs(preset: Record<string, unknown>): KohyaEntry[] {
   const warmupPct = take('lr_warmup')
   if (typeof warmupPct === 'number' && warmupPct > 0 && !values.get('lr_warmup_steps')) put('lr_warmup_steps', warmupPct / 100, 'lr_warmup')
 
+  // kohya_ss hands dynamo_backend to accelerate launch, which compiles the UNet with it: sd-scripts' --torch_compile.
+  const dynamo = take('dynamo_backend')
+  if (dynamo === 'no' || isEmpty(dynamo)) entries.push({ skip: 'dynamo_backend', value: dynamo, reason: 'no compiling', inert: true })
+  else if (dynamo !== undefined) {
+    put('torch_compile', true, 'dynamo_backend')
+    put('dynamo_backend', String(dynamo).toLowerCase(), 'dynamo_backend')
+  }
+
   const attention = take('xformers')
   if (attention === true || attention === 'xformers') put('xformers', true, 'xformers')
   else if (attention === 'sdpa') put('sdpa', true, 'xformers')

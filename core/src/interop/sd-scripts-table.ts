@@ -639,6 +639,8 @@ export const ROWS: readonly Row[] = [
   field('training.mixed_precision', 'mixed_precision', { sd: 'no' }),
   field('training.full_bf16', 'full_bf16', { flag: true, sd: false }),
   field('training.gradient_checkpointing', 'gradient_checkpointing', { flag: true, sd: false }),
+  field('training.torch_compile', 'torch_compile', { flag: true, sd: false }),
+  field('training.dynamo_backend', 'dynamo_backend', { sd: 'inductor', when: (c) => c.training.torch_compile === true }),
   field('training.noise_offset', 'noise_offset', { sd: 0 }),
   multiresDiscountRow, // before the iterations' row, which takes the argument it peeks at
   field('training.multires_noise_iterations', 'multires_noise_iterations', { sd: 0 }),

@@ -63,6 +63,20 @@ export const TrainingSection = section('How long, in what chunks and how precise
         'Recompute the UNet\'s activations during backward instead of storing them: much less memory for about 20–30% more time per step. What makes SDXL fit in 8–12 GB.',
     }),
   ),
+  torch_compile: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        "Compile the UNet's training forward and backward with torch.compile (sd-scripts' --torch_compile). The first step waits while it compiles; later steps run fused kernels and launch fewer of them. Measured for shapes-xl on a 2-core CPU (inductor): the first compile took 83 s (7 s once inductor's cache in the temp folder held it), then 29 ms a step instead of 50. Worth it for long runs, not for a one-minute lesson cell. Sample images and scores run uncompiled.",
+    }),
+  ),
+  dynamo_backend: Type.Optional(
+    Type.Enum(['inductor', 'aot_eager', 'eager', 'cudagraphs'], {
+      default: 'inductor',
+      description:
+        "torch.compile's backend, read when torch_compile is on (sd-scripts' --dynamo_backend). inductor generates fused kernels: Triton on a GPU, C++ on a CPU (it needs a C++ compiler there). cudagraphs replays recorded CUDA kernels without fusing them. aot_eager and eager only trace the model, which shows whether it compiles without generating code.",
+    }),
+  ),
   noise_offset: Type.Optional(
     Type.Number({
       minimum: 0,

@@ -1,0 +1,53 @@
+"""training.torch_compile: the loop's UNet through torch.compile trains as the UNet itself does; failures name the field."""
+
+import pytest
+import torch
+import torch._dynamo
+
+from trainer import compiling
+from trainer import config as configs
+from trainer.events import EventRecords
+from trainer.train import train
+
+RUN = {"data": {"images": 2}, "optimizer": {"lr": 1e-2}, "training": {"max_steps": 3, "batch_size": 2, "seed": 0}}
+
+
+def losses(config, base, tmp_path):
+    events = []
+    train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
+    assert events[-1]["type"] == "finished", events[-1]
+    return [e["loss"] for e in events if e["type"] == "step"]
+
+
+def test_a_compiled_run_trains_as_the_uncompiled_one(base, tmp_path):
+    plain = losses(RUN, base, tmp_path / "plain")
+    torch._dynamo.utils.counters.clear()
+    # aot_eager traces forward and backward as inductor does, without generating code (no compiler needed, quick)
+    compiled = losses({**RUN, "training": {**RUN["training"], "torch_compile": True, "dynamo_backend": "aot_eager"}}, base, tmp_path / "compiled")
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # it did compile
+    assert compiled == pytest.approx(plain, rel=1e-4)
+
+
+def test_cudagraphs_is_refused_off_a_gpu():
+    training = configs.load({"training": {"torch_compile": True, "dynamo_backend": "cudagraphs"}}).training
+    with pytest.raises(configs.ConfigError, match=r"^training\.dynamo_backend: cudagraphs records CUDA kernels, and this run trains on the cpu"):
+        compiling.training_unet(torch.nn.Linear(2, 2), training, torch.device("cpu"))
+
+
+def test_a_backend_that_fails_names_the_field_and_the_way_out(monkeypatch):
+    def failing_compile(model, backend):
+        def call(*args, **kwargs):
+            raise torch._dynamo.exc.BackendCompilerFailed(backend, RuntimeError("InvalidCxxCompiler: No working C++ compiler found"), None)
+
+        return call
+
+    monkeypatch.setattr(compiling.torch, "compile", failing_compile)
+    training = configs.load({"training": {"torch_compile": True}}).training
+    predict = compiling.training_unet(torch.nn.Linear(2, 2), training, torch.device("cpu"))
+    with pytest.raises(configs.ConfigError, match=r"^training\.dynamo_backend: torch\.compile's inductor backend failed on this machine \(InvalidCxxCompiler: No working C\+\+ compiler found\); try aot_eager, or set training\.torch_compile: false$"):
+        predict(torch.zeros(1, 2))
+
+
+def test_without_torch_compile_the_loop_calls_the_unet_itself():
+    unet = torch.nn.Linear(2, 2)
+    assert compiling.training_unet(unet, configs.load({}).training, torch.device("cpu")) is unet
