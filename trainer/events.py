@@ -14,9 +14,10 @@ from typing import Callable
 class Events:
     """A run's observer. Subclasses override what they need; the defaults do nothing."""
 
-    def started(self, total: int, trainable_params: int, device: str, resumed_from: int | None = None, lr_groups: list[str] | None = None, started_from: dict | None = None) -> None:
+    def started(self, total: int, trainable_params: int, device: str, resumed_from: int | None = None, lr_groups: list[str] | None = None, started_from: dict | None = None, compiling: str | None = None) -> None:
         """`lr_groups`: the optimizer's param group names, in the order step events list their LRs;
-        `started_from`: what method.start_from loaded (Adapter.start_from)."""
+        `started_from`: what method.start_from loaded (Adapter.start_from); `compiling`: the torch.compile
+        backend the first step waits for (training.torch_compile)."""
 
     def step(self, step: int, total: int, loss: float, lr: float, seconds: float, **measures) -> None:
         """One optimizer step done. `step` is 1-based; `lr` the rate its update used (of the first param
@@ -51,8 +52,8 @@ class EventRecords(Events):
     def _record(self, type: str, **fields) -> None:
         self._emit({"type": type, "time": time.time(), **{k: v for k, v in fields.items() if v is not None}})
 
-    def started(self, total, trainable_params, device, resumed_from=None, lr_groups=None, started_from=None):
-        self._record("started", total=total, trainable_params=trainable_params, device=device, resumed_from=resumed_from, lr_groups=lr_groups, started_from=started_from)
+    def started(self, total, trainable_params, device, resumed_from=None, lr_groups=None, started_from=None, compiling=None):
+        self._record("started", total=total, trainable_params=trainable_params, device=device, resumed_from=resumed_from, lr_groups=lr_groups, started_from=started_from, compiling=compiling)
 
     def step(self, step, total, loss, lr, seconds, **measures):
         self._record("step", step=step, total=total, loss=loss, lr=lr, seconds=seconds, **measures)

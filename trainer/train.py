@@ -321,7 +321,7 @@ def train(
                 if score:
                     events.eval(step=step, **judge.score())
 
-        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None, lr_groups=[g["name"] for g in param_groups], started_from=started_from)
+        events.started(total=total, trainable_params=sum(p.numel() for p in params), device=str(device), resumed_from=completed or None, lr_groups=[g["name"] for g in param_groups], started_from=started_from, compiling=training.dynamo_backend if training.torch_compile else None)
         start = time.perf_counter()
         optimizer_kind.train_mode(optimizer)  # schedule-free: train on its training iterate
         observe(completed)

@@ -27,6 +27,8 @@ export interface StartedEvent extends EventBase {
   lr_groups?: string[]
   /** What method.start_from loaded: the file, its tensors loaded, this adapter's tensors it lacked (left at zero), and its tensors left out. */
   started_from?: { file: string; loaded: number; missing: number; unused: number; unused_examples: string[] }
+  /** training.torch_compile's backend: the first step waits while it compiles the UNet. */
+  compiling?: string
 }
 export interface StepEvent extends EventBase {
   type: 'step'

@@ -12,20 +12,27 @@ from trainer.train import train
 RUN = {"data": {"images": 2}, "optimizer": {"lr": 1e-2}, "training": {"max_steps": 3, "batch_size": 2, "seed": 0}}
 
 
-def losses(config, base, tmp_path):
+def run(config, base, tmp_path):
     events = []
     train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     assert events[-1]["type"] == "finished", events[-1]
+    return events
+
+
+def losses(events):
     return [e["loss"] for e in events if e["type"] == "step"]
 
 
 def test_a_compiled_run_trains_as_the_uncompiled_one(base, tmp_path):
-    plain = losses(RUN, base, tmp_path / "plain")
+    plain = run(RUN, base, tmp_path / "plain")
     torch._dynamo.utils.counters.clear()
     # aot_eager traces forward and backward as inductor does, without generating code (no compiler needed, quick)
-    compiled = losses({**RUN, "training": {**RUN["training"], "torch_compile": True, "dynamo_backend": "aot_eager"}}, base, tmp_path / "compiled")
+    compiled = run({**RUN, "training": {**RUN["training"], "torch_compile": True, "dynamo_backend": "aot_eager"}}, base, tmp_path / "compiled")
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # it did compile
-    assert compiled == pytest.approx(plain, rel=1e-4)
+    assert losses(compiled) == pytest.approx(losses(plain), rel=1e-4)
+    # the cell says why its first step waits
+    assert compiled[0]["type"] == "started" and compiled[0]["compiling"] == "aot_eager"
+    assert "compiling" not in plain[0]
 
 
 def test_cudagraphs_is_refused_off_a_gpu():
