@@ -19,8 +19,11 @@ once compiled (training.torch_compile, inductor; its warmup_seconds include
 the compile). Each case reports
 images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
-over the card's dense bf16 peak) and peak VRAM (torch.cuda.max_memory_allocated).
-With gradient checkpointing the count includes the recomputed forward, so
+over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated)
+and device_busy: the share of the step the GPU spent in kernels, from
+torch.profiler over two more steps. A low share means the GPU waits for the
+CPU to launch work, and no kernel tuning will raise the MFU; fewer launches
+will (a compiled step, larger batches). With gradient checkpointing the count includes the recomputed forward, so
 its "MFU" is really hardware utilisation.
 
 Writes bench/results/gpu-<card>.json. `--smoke` runs the same code on a
@@ -36,7 +39,7 @@ import platform
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -171,6 +174,17 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def busy_seconds(step: Callable[[], None], device: torch.device) -> float:
+    """The device's own time in one step: its kernels' and copies' durations, summed by torch.profiler. Below the
+    step's wall time, the device waited for the CPU to hand it work (a CPU profile gives 0: it has no device time)."""
+    activity = torch.profiler.ProfilerActivity.CUDA if device.type == "cuda" else torch.profiler.ProfilerActivity.CPU
+    with torch.profiler.profile(activities=[activity]) as profiler:
+        for _ in range(2):
+            step()
+        synchronize(device)
+    return sum(event.self_device_time_total for event in profiler.key_averages()) / 2 / 1e6  # microseconds -> s
+
+
 def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None, smoke: bool) -> dict:
     """One training setting: the loop's step (noise -> timesteps -> add_noise -> predict -> loss -> backward -> step), timed."""
     cfg = case.config("aot_eager" if smoke else "inductor")  # a smoke run checks the compiled path without generating code
@@ -216,12 +230,9 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             step()
         synchronize(device)
         seconds = (time.perf_counter() - start) / steps
+        busy = busy_seconds(step, device)
         return {
-            "batch": case.batch,
-            "gradient_checkpointing": case.gradient_checkpointing,
-            "optimizer": case.optimizer,
-            "lycoris_backend": case.lycoris_backend,
-            "torch_compile": case.torch_compile,
+            **asdict(case),
             "warmup_seconds": warmup_seconds,
             "trainable_params": sum(p.numel() for p in params),
             "step_seconds": seconds,
@@ -229,10 +240,11 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             "flops_per_step": flops,
             "tflops_per_second": flops / seconds / 1e12,
             "mfu": flops / seconds / peak if peak else None,
+            "device_busy": busy / seconds if device.type == "cuda" else None,  # the share of the step the GPU computed
             "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
         }
     except torch.cuda.OutOfMemoryError as error:
-        return {"batch": case.batch, "gradient_checkpointing": case.gradient_checkpointing, "optimizer": case.optimizer, "lycoris_backend": case.lycoris_backend, "torch_compile": case.torch_compile, "error": f"out of memory: {error}".splitlines()[0]}
+        return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
     finally:
         os.environ["LYCORIS_KERNEL_BACKEND"] = pinned
         del optimizer

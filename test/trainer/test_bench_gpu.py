@@ -43,6 +43,7 @@ def test_every_case_is_measured(report, model):
         assert c["images_per_second"] == pytest.approx(c["batch"] / c["step_seconds"])
         assert c["mfu"] == pytest.approx(c["flops_per_step"] / c["step_seconds"] / 1e12)
         assert c["trainable_params"] > 0 and "peak_vram_bytes" in c
+        assert c["device_busy"] is None  # a CPU has no device time to compare with
     one, four, eight, checkpointed, eight_fused, _ = (c["flops_per_step"] for c in cases)  # the compiled case's are counted uncompiled
     # Every op works per image, so the work grows exactly with the batch; checkpointing recomputes forwards.
     assert (four, eight) == (4 * one, 8 * one)
