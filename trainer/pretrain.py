@@ -13,6 +13,8 @@ Two phases, as Stable Diffusion was built:
 
 With --init, an already pretrained shapes-xl is loaded instead of built and only
 phase 2 runs: its VAE and scaling factor are kept, so the latents keep their meaning.
+With --eval-every N, the EMA weights are sampled and scored by the evaluator every
+N UNet steps and at the end, and the best-scored are saved, not the last.
 
 Held-out concepts (star, striped) never appear. Everything is drawn from --seed.
 Curves go to <out>/pretrain/curves.jsonl (one JSON line per logged step) and
@@ -28,6 +30,7 @@ import multiprocessing
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -36,14 +39,16 @@ from diffusers import DDPMScheduler, StableDiffusionXLPipeline
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel, compute_snr
 
-from trainer import models, shapes
-from trainer.shapes import architecture
+from trainer import evaluation, models, sampling, shapes
+from trainer.shapes import architecture, evaluator
 from trainer.shapes.concepts import CONCEPTS
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTION_DROPOUT = 0.1
 MIN_SNR_GAMMA = 5.0
 KL_WEIGHT = 1e-6  # as Stable Diffusion's VAE: just enough to keep latents bounded
+# The prompts that pick the best weights (--eval-every): not evaluation.BASE_REPORT_SEED's, which report the score
+CHECKPOINT_SEED = 778
 
 
 def render(scene: shapes.Scene, resolution: int) -> np.ndarray:
@@ -121,7 +126,9 @@ def encode_text(text_encoder, text_encoder_2, ids: torch.Tensor) -> tuple[torch.
     return torch.cat([hidden_1, out_2.hidden_states[-2]], dim=-1), out_2.text_embeds  # (B, T, D_1 + D_2), (B, P)
 
 
-def train_unet(pipe: StableDiffusionXLPipeline, moments: torch.Tensor, ids: torch.Tensor, args, device, generator: torch.Generator, log: Log) -> None:
+def train_unet(pipe: StableDiffusionXLPipeline, moments: torch.Tensor, ids: torch.Tensor, args, device, generator: torch.Generator, log: Log, score: Callable[[], float] | None = None) -> None:
+    """With `score` (and args.eval_every), the EMA weights are scored every eval_every steps and at the end,
+    and the best of them are kept, not the last: a lower loss has not meant better samples here (PRETRAIN.md)."""
     unet, text_encoder, text_encoder_2 = pipe.unet, pipe.text_encoder, pipe.text_encoder_2
     modules = (unet, text_encoder, text_encoder_2)
     params = [p for module in modules for p in module.parameters()]
@@ -133,6 +140,7 @@ def train_unet(pipe: StableDiffusionXLPipeline, moments: torch.Tensor, ids: torc
     noise_scheduler.alphas_cumprod = noise_scheduler.alphas_cumprod.to(device)
     scale = pipe.vae.config.scaling_factor
     res = args.resolution
+    best = Best()
     for module in modules:
         module.train()
     for step in range(1, args.unet_steps + 1):
@@ -164,9 +172,54 @@ def train_unet(pipe: StableDiffusionXLPipeline, moments: torch.Tensor, ids: torc
         schedule.step()
         ema.step(params)
         log("unet", step, loss=loss.item(), lr=schedule.get_last_lr()[0])
+        if score and (step % args.eval_every == 0 or step == args.unet_steps):
+            ema.store(params)
+            ema.copy_to(params)
+            best.consider(step, scored(modules, score), modules, log)
+            ema.restore(params)
     ema.copy_to(params)
     for module in modules:
         module.eval()
+    best.restore(modules)
+
+
+def scored(modules, score: Callable[[], float]) -> float:
+    for module in modules:
+        module.eval()
+    try:
+        return score()
+    finally:
+        for module in modules:
+            module.train()
+
+
+class Best:
+    """The best-scored weights so far, kept on the CPU."""
+
+    def __init__(self):
+        self.step, self.score, self.weights = None, -1.0, None
+
+    def consider(self, step: int, score: float, modules, log: Log) -> None:
+        log("eval", step, score=score)
+        print(f"step {step}: base prompts drawn right (shape and colour) {score:.3f}", flush=True)
+        if score > self.score:
+            self.step, self.score = step, score
+            self.weights = [{k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()} for module in modules]
+
+    def restore(self, modules) -> None:
+        if self.weights is None:
+            return
+        for module, weights in zip(modules, self.weights):
+            module.load_state_dict(weights)
+        print(f"kept the weights of step {self.step} (score {self.score:.3f})", flush=True)
+
+
+def checkpoint_score(pipe: StableDiffusionXLPipeline, prompts: int, resolution: int) -> float:
+    """Base prompts drawn right (shape and colour), sampled as trainer.evaluation samples (20 Euler steps, CFG 5)."""
+    euler = StableDiffusionXLPipeline(**{**pipe.components, "scheduler": sampling.SAMPLERS["euler"].scheduler.from_config(pipe.scheduler.config)})
+    euler.set_progress_bar_config(disable=True)
+    scenes = CONCEPTS["base"].scenes(prompts, seed=CHECKPOINT_SEED)
+    return evaluator.score(evaluator.load(), evaluation.draw_scenes(euler, scenes, 20, 5.0, resolution), scenes)
 
 
 def autocast(device: torch.device):
@@ -227,6 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unet-lr", type=float, default=1e-3)
     parser.add_argument("--workers", type=int, default=max(1, (multiprocessing.cpu_count() or 1) - 1))
     parser.add_argument("--echo", type=int, default=100, help="print every N steps")
+    parser.add_argument("--eval-every", type=int, default=0, help="score the EMA weights every N UNet steps and at the end; keep the best")
+    parser.add_argument("--eval-prompts", type=int, default=48, help="base prompts per score (their own seed, not the report's)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -252,7 +307,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 2. UNet + text encoders: text-conditioned denoising
     ids = models.token_ids(pipe.tokenizer, captions)[:, 0].to(device)  # one window each
-    train_unet(pipe, moments, ids, args, device, generator, log)
+    score = (lambda: checkpoint_score(pipe, args.eval_prompts, args.resolution)) if args.eval_every else None
+    train_unet(pipe, moments, ids, args, device, generator, log, score)
 
     pipe.to("cpu")
     pipe.save_pretrained(args.out, safe_serialization=True)

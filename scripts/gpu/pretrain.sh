@@ -3,7 +3,8 @@
 #   scripts/gpu/pretrain.sh OUT_DIR [MINUTES]
 # 1. find a Python with CUDA torch; add diffusers + transformers from runs/gpu-wheels (or a registry) if missing (python.sh);
 # 2. time a short run, then size the real one to about MINUTES (default 6) of training;
-# 3. run `python -m trainer.pretrain` with fixed step counts (printed, so the run is reproducible).
+# 3. run `python -m trainer.pretrain` with fixed step counts (printed, so the run is reproducible), scoring the
+#    weights every 500 UNet steps and keeping the best.
 set -euo pipefail
 OUT=${1:?usage: scripts/gpu/pretrain.sh OUT_DIR [MINUTES]}
 MINUTES=${2:-6}
@@ -28,7 +29,7 @@ print(max(100, int(0.2 * budget / vae) // 100 * 100), max(100, int(0.8 * budget 
 PY
 )
 # The device runner returns only a few files from $OUT: train into /tmp, hand back one tarball.
-CMD=("$PY" -m trainer.pretrain --out /tmp/pretrain-out/shapes-xl --seed 0 --device cuda --vae-steps "$VAE_STEPS" --unet-steps "$UNET_STEPS" --echo 500)
-echo "command: python -m trainer.pretrain --out models/shapes-xl --seed 0 --device cuda --vae-steps $VAE_STEPS --unet-steps $UNET_STEPS" | tee "$OUT/command.txt"
+CMD=("$PY" -m trainer.pretrain --out /tmp/pretrain-out/shapes-xl --seed 0 --device cuda --vae-steps "$VAE_STEPS" --unet-steps "$UNET_STEPS" --eval-every 500 --echo 500)
+echo "command: python -m trainer.pretrain --out models/shapes-xl --seed 0 --device cuda --vae-steps $VAE_STEPS --unet-steps $UNET_STEPS --eval-every 500" | tee "$OUT/command.txt"
 "${CMD[@]}" 2>&1 | grep -v -i "torchvision\|kernels" | tee "$OUT/pretrain.log"
 tar czf "$OUT/shapes-xl.tgz" -C /tmp/pretrain-out shapes-xl && echo "wrote $OUT/shapes-xl.tgz (unpack into models/)"
