@@ -12,11 +12,12 @@ nothing in the trainer replaces; the report checks it).
 
 For each model: batch 1, 4 and 8 with AdamW, then batch 1 with gradient
 checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
-kernels as the trainer runs them; last, batch 8 twice more, once on
+kernels as the trainer runs them. For SDXL, batch 8 twice more, once on
 LyCORIS's own choice ("auto": its fused Triton kernels on CUDA), which keeps
 the trainer's pin to the eager path a measured choice (trainer/methods), and
 once compiled (training.torch_compile, inductor; its warmup_seconds include
-the compile). Each case reports
+the compile). The report is written after every case, so a run cut short
+keeps what it measured. Each case reports
 images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
 over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated)
@@ -76,6 +77,7 @@ PEAK_BF16_FLOPS = [
 class Model:
     folder: str  # under models/configs: the UNet config and the noise schedule
     resolution: int  # pixels; latents are 1/8 of it
+    compare: bool = False  # also run COMPARISONS (issue 7's goals are SDXL's; they take minutes of compiling and tuning)
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,10 @@ class Case:
         )
 
 
-MODELS = {"sdxl": Model("sdxl", 1024), "sd15": Model("sd15", 512)}
-CASES = [
-    Case(1),
-    Case(4),
-    Case(8),
-    Case(1, gradient_checkpointing=True, optimizer="adamw8bit"),
-    # batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled
-    Case(8, lycoris_backend="auto"),
-    Case(8, torch_compile=True),
-]
+MODELS = {"sdxl": Model("sdxl", 1024, compare=True), "sd15": Model("sd15", 512)}
+CASES = [Case(1), Case(4), Case(8), Case(1, gradient_checkpointing=True, optimizer="adamw8bit")]
+# batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled
+COMPARISONS = [Case(8, lycoris_backend="auto"), Case(8, torch_compile=True)]
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
 SMOKE = {"block_out_channels": 32, "layers_per_block": 1, "transformer_layers_per_block": 1, "attention_head_dim": 2}
 SMOKE_RESOLUTION = 128
@@ -252,24 +248,25 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             adapter.remove()
 
 
-def bench_model(name: str, device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None) -> dict:
+def bench_model(name: str, report: dict, save: Callable[[], None], device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None) -> None:
+    """Fills `report` with the model's cases, saving it after each: a run cut short keeps what it measured."""
     model = MODELS[name]
     resolution = SMOKE_RESOLUTION if smoke else model.resolution
     unet = build_unet(unet_config(model, smoke), device)
     noise_scheduler = DDPMScheduler.from_pretrained(CONFIGS / model.folder / "scheduler")
-    report = {
+    report |= {
         "resolution": resolution,
         "latent_size": resolution // 8,
         "unet_params": sum(p.numel() for p in unet.parameters()),
         "attention": "sdpa" if uses_sdpa(unet) else "other",
         "cases": [],
     }
-    for case in CASES:
+    for case in CASES + COMPARISONS * model.compare:
         print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
         report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak, smoke))
         print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
+        save()
     del unet
-    return report
 
 
 def slug(name: str) -> str:
@@ -305,11 +302,16 @@ def main(argv: list[str]) -> int:
         "mixed_precision": "bf16",
         "frozen_weights": "bf16",
         "steps": steps,
-        "models": {name: bench_model(name, device, args.smoke, steps, warmup, peak) for name in args.models},
+        "models": {},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"gpu-{slug(card)}{'-smoke' if args.smoke else ''}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
+
+    def save() -> None:
+        out.write_text(json.dumps(report, indent=2) + "\n")
+
+    for name in args.models:
+        bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, peak)
     print(json.dumps(report, indent=2))
     print(f"wrote {out}", file=sys.stderr)
     return 0
