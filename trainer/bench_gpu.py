@@ -226,7 +226,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             step()
         synchronize(device)
         seconds = (time.perf_counter() - start) / steps
-        busy = busy_seconds(step, device)
+        busy = busy_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
         return {
             **asdict(case),
             "warmup_seconds": warmup_seconds,
@@ -236,7 +236,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             "flops_per_step": flops,
             "tflops_per_second": flops / seconds / 1e12,
             "mfu": flops / seconds / peak if peak else None,
-            "device_busy": busy / seconds if device.type == "cuda" else None,  # the share of the step the GPU computed
+            "device_busy": busy / seconds if busy is not None else None,  # the share of the step the GPU computed
             "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
         }
     except torch.cuda.OutOfMemoryError as error:

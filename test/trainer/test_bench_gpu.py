@@ -52,6 +52,11 @@ def test_every_case_is_measured(report, model):
         assert cases[4]["flops_per_step"] == eight  # the same work; only LyCORIS's kernels differ (and on a CPU not even those)
 
 
+def test_busy_seconds_sums_device_time_which_a_cpu_has_none_of():
+    x = torch.randn(64, 64)
+    assert bench_gpu.busy_seconds(lambda: x @ x, torch.device("cpu")) == 0.0
+
+
 def test_a_run_cut_short_keeps_the_cases_it_measured(tmp_path, monkeypatch):
     measured = iter([{"batch": 1}])
 
