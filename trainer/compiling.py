@@ -29,7 +29,8 @@ def training_unet(unet: torch.nn.Module, training: Frozen, device: torch.device)
         try:
             return compiled(*args, **kwargs)
         except torch._dynamo.exc.BackendCompilerFailed as error:
-            cause = str(error.inner_exception).strip().splitlines()[0] if str(error.inner_exception).strip() else type(error.inner_exception).__name__
+            message = str(error.inner_exception).strip()
+            cause = message.splitlines()[0] if message else type(error.inner_exception).__name__
             raise ConfigError(f"training.dynamo_backend: torch.compile's {backend} backend failed on this machine ({cause}); try aot_eager, or set training.torch_compile: false") from error
 
     return predict
