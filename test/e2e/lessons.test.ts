@@ -32,7 +32,7 @@ afterAll(async () => {
 /**
  * The cell's config, with the notebook's defaults merged in, cut short: two
  * steps (no warmup); samples and scores still drawn before and after, for one
- * prompt each, with two denoising steps.
+ * prompt each, with two denoising steps; a compiled step compiled by aot_eager.
  */
 function fast(frontMatter: string, source: string): string {
   const merged = mergeDefaults(frontMatter, source)
@@ -43,6 +43,8 @@ function fast(frontMatter: string, source: string): string {
   if (config.scheduler?.warmup_steps >= 1) config.scheduler = { ...config.scheduler, warmup_steps: 0 }
   if (config.sample?.every) config.sample = { ...config.sample, every: 2, steps: 2, prompts: config.sample.prompts?.slice(0, 1) }
   if (config.eval?.every) config.eval = { ...config.eval, every: 2, steps: 2, prompts: 1 }
+  // inductor's first compile takes over a minute here; aot_eager traces the same graphs without generating code.
+  if (config.training.torch_compile) config.training.dynamo_backend = 'aot_eager'
   return stringify(config)
 }
 

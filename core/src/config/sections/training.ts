@@ -67,7 +67,7 @@ export const TrainingSection = section('How long, in what chunks and how precise
     Type.Boolean({
       default: false,
       description:
-        "Compile the UNet's training forward and backward with torch.compile (sd-scripts' --torch_compile). The first step waits while it compiles; later steps run fused kernels and launch fewer of them. Measured for shapes-xl on a 2-core CPU (inductor): the first compile took 83 s (7 s once inductor's cache in the temp folder held it), then 29 ms a step instead of 50. Worth it for long runs, not for a one-minute lesson cell. Sample images and scores run uncompiled.",
+        "Compile the UNet's training forward and backward with torch.compile (sd-scripts' --torch_compile). The first step waits while it compiles; later steps run fused kernels and launch fewer of them. Measured for shapes-xl on a 2-core CPU (inductor, lesson 42): the first compile took 99 s (7-8 s once inductor's cache in the temp folder held it), then 29 ms a step instead of 42. Worth it for long runs, not for a one-minute lesson cell. Sample images and scores run uncompiled.",
     }),
   ),
   dynamo_backend: Type.Optional(
