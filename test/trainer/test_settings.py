@@ -145,6 +145,15 @@ def test_resume_refuses_a_different_config(base, tmp_path):
     assert "training.resume: no saved state for 'no-such-run'" in events[-1]["error"]
 
 
+def test_a_run_resumes_compiled_or_not(base, tmp_path):
+    """Compiling changes how fast the same steps run, not what they compute: a resume may switch it."""
+    config = merged(SMALL, {"training": {"max_steps": 3}})
+    run(base, tmp_path, config, stop_after=1, name="first")
+    compiled = {"training": {"resume": "first", "torch_compile": True, "dynamo_backend": "aot_eager"}}
+    resumed = run(base, tmp_path, merged(config, compiled), name="second")
+    assert resumed[-1]["type"] == "finished" and resumed[0]["resumed_from"] == 1
+
+
 def run_failing(base, tmp_path, config):
     events = []
     (tmp_path / "failing").mkdir(exist_ok=True)
