@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from trainer import config as configs
+
 STATE_DIR = "state"
 STATE_FILE = "state.pt"
 
@@ -51,7 +53,7 @@ def locate(resume: str, runs_root: Path) -> Path:
 def load(file: Path, *, config: dict, modules: dict, generator: torch.Generator) -> int:
     """Restore every module and the generator from `file`; return the step it was saved at."""
     payload = torch.load(file, map_location="cpu", weights_only=False)
-    differences = _differences(payload["config"], config)
+    differences = _differences(payload["config"], config, configs.load({}).to_dict())
     if differences:
         raise ValueError(f"training.resume: the config differs from the saved run's at {', '.join(differences)}; resume with the same settings")
     for name, module in modules.items():
@@ -65,15 +67,17 @@ def load(file: Path, *, config: dict, modules: dict, generator: torch.Generator)
     return payload["step"]
 
 
-def _differences(saved: dict, current: dict, path: tuple = ()) -> list[str]:
+def _differences(saved: dict, current: dict, defaults: dict, path: tuple = ()) -> list[str]:
+    """The dotted paths at which two configs differ. A field the saved run's version of tunebook did not have yet
+    counts at its default: new fields default to what the code did before them."""
     out = []
     for key in sorted(set(saved) | set(current)):
         here = (*path, key)
         if here in RESUME_FREE:
             continue
-        a, b = saved.get(key), current.get(key)
+        a, b = saved.get(key, defaults.get(key)), current.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, here)
+            out += _differences(a, b, defaults.get(key, {}), here)
         elif a != b:
             out.append(".".join(here))
     return out

@@ -145,6 +145,20 @@ def test_resume_refuses_a_different_config(base, tmp_path):
     assert "training.resume: no saved state for 'no-such-run'" in events[-1]["error"]
 
 
+def test_a_state_saved_before_a_field_existed_resumes_at_its_default(base, tmp_path):
+    config = merged(SMALL, {"training": {"max_steps": 3}})
+    run(base, tmp_path, config, stop_after=1, name="first")
+    state = tmp_path / "first" / "state" / "state.pt"
+    payload = torch.load(state, weights_only=False)
+    del payload["config"]["training"]["loss_type"]  # as an older tunebook saved it
+    torch.save(payload, state)
+    resumed = run(base, tmp_path, merged(config, {"training": {"resume": "first"}}), name="second")
+    assert resumed[-1]["type"] == "finished"
+    # ...but a value other than the default is still a different run
+    events = run_failing(base, tmp_path, merged(config, {"training": {"resume": "first", "loss_type": "l1"}}))
+    assert "training.resume: the config differs from the saved run's at training.loss_type" in events[-1]["error"]
+
+
 def test_a_run_resumes_compiled_or_not(base, tmp_path):
     """Compiling changes how fast the same steps run, not what they compute: a resume may switch it."""
     config = merged(SMALL, {"training": {"max_steps": 3}})
