@@ -2,6 +2,7 @@
 // and the view that draws it. Kinds are listed in ./registry.ts and nowhere else.
 import type { Component } from 'svelte'
 import type { Cell } from '../../../core/src/notebook.ts'
+import type { RunStatus } from '../../../core/src/protocol.ts'
 import type { Connection } from '../state/connection.svelte.ts'
 
 /** What a cell may use of the notebook it sits in. */
@@ -11,12 +12,21 @@ export interface CellContext {
   connection: Connection
   /** A lesson: its cells may be edited and run to experiment, but nothing is saved. */
   readonly: boolean
+  /** The latest run this page shows for one of the notebook's train cells (reactive). */
+  latestRun(cell: string): LatestRun | undefined
+}
+
+export interface LatestRun {
+  id: string
+  status: RunStatus
 }
 
 /** A cell's live state; dispose() lets go of server subscriptions when the notebook closes or the cell is deleted. */
 export interface CellState {
   /** The cell's current text (Markdown or YAML body): what the notebook saves. A state without it saves the text it opened with. */
   readonly source?: string
+  /** A train cell's latest run on this page: compare cells reload when one ends. */
+  readonly latestRun?: LatestRun
   dispose?(): void
 }
 

@@ -49,7 +49,12 @@ export class NotebookSession {
     this.path = file.path
     this.title = file.title
     this.readonly = file.readonly
-    this.#context = { notebook: file.path, connection, readonly: file.readonly }
+    this.#context = {
+      notebook: file.path,
+      connection,
+      readonly: file.readonly,
+      latestRun: (id) => this.cells.find((entry) => entry.opened.kind !== 'prose' && entry.opened.id === id)?.state.latestRun,
+    }
     const notebook = parseNotebook(file.text)
     this.frontMatter = notebook.frontMatter
     this.cells = notebook.cells.map((cell) => this.#open(cell))

@@ -1,12 +1,14 @@
 // A compare cell: the latest run of each named train cell of this notebook,
 // loaded from the run store over HTTP (events and resolved config), overlaid
-// in charts and set side by side in tables. Refresh picks up newer runs.
+// in charts and set side by side in tables. It loads again when a run of one of
+// them ends on this page; Refresh picks up runs made elsewhere.
 import type { CodeCell } from '../../../../core/src/notebook.ts'
+import { isTerminal } from '../../../../core/src/protocol.ts'
 import { configRows, formatDuration, parseCompareCell } from '../../../../core/src/series/index.ts'
 import { listRuns, runConfig, runEvents, type RunConfig } from '../../api.ts'
 import { seriesColor, type ChartLine } from '../../charts/frame.ts'
 import { RunState } from '../../state/run.svelte.ts'
-import type { CellContext, CellState } from '../kind.ts'
+import type { CellContext, CellState, LatestRun } from '../kind.ts'
 
 export interface Compared {
   cell: string
@@ -54,12 +56,30 @@ export class CompareCellState implements CellState {
     METRICS.map(([label, value]) => ({ label, values: this.shown.map((e) => value(e.run)) })),
   )
 
+  readonly #context: CellContext
+  /** Runs of the listed cells in progress on this page. */
+  activeRuns = $derived(
+    this.cells
+      .map((cell) => this.#context.latestRun(cell))
+      .filter((run): run is LatestRun => run !== undefined && !isTerminal(run.status))
+      .map((run) => run.id),
+  )
+  #active = new Set<string>()
+
   #generation = 0
 
   constructor(cell: CodeCell, context: CellContext) {
     this.id = cell.id
     this.notebook = context.notebook
     this.source = cell.source
+    this.#context = context
+  }
+
+  /** Given the runs now in progress: when one that was has ended, load again, so its final numbers show. */
+  follow(active: string[]) {
+    const ended = [...this.#active].some((id) => !active.includes(id))
+    this.#active = new Set(active)
+    if (ended) this.load()
   }
 
   /** Load the latest run of every listed cell; a later call wins over an earlier one still loading. */

@@ -35,6 +35,7 @@ export class TrainCellState implements CellState {
   /** Valid but probably unintended settings (core/src/config/advice.ts); they never block a run. */
   warnings = $derived(this.#local.ok ? this.#local.warnings : [])
   active = $derived(this.run !== undefined && !isTerminal(this.run.status))
+  latestRun = $derived(this.run && { id: this.run.summary.id, status: this.run.status })
   canRun = $derived(!this.starting && !this.active)
 
   readonly #connection: Connection
