@@ -170,14 +170,21 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def timed(step: Callable[[], None], count: int, device: torch.device) -> float:
+    """Seconds that `count` steps take, until the device has done their work too."""
+    start = time.perf_counter()
+    for _ in range(count):
+        step()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
 def busy_seconds(step: Callable[[], None], device: torch.device) -> float:
     """The device's own time in one step: its kernels' and copies' durations, summed by torch.profiler. Below the
     step's wall time, the device waited for the CPU to hand it work (a CPU profile gives 0: it has no device time)."""
     activity = torch.profiler.ProfilerActivity.CUDA if device.type == "cuda" else torch.profiler.ProfilerActivity.CPU
     with torch.profiler.profile(activities=[activity]) as profiler:
-        for _ in range(2):
-            step()
-        synchronize(device)
+        timed(step, 2, device)
     return sum(event.self_device_time_total for event in profiler.key_averages()) / 2 / 1e6  # microseconds -> s
 
 
@@ -216,16 +223,8 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
 
         flops = count_flops(step_with(unet))  # also the first warm-up step; compiled, the same work runs
         step = step_with(training_unet(unet, cfg.training, device))
-        start = time.perf_counter()
-        for _ in range(warmup):  # a compiled step compiles in the first of them
-            step()
-        synchronize(device)
-        warmup_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        synchronize(device)
-        seconds = (time.perf_counter() - start) / steps
+        warmup_seconds = timed(step, warmup, device)  # a compiled step compiles in the first of them
+        seconds = timed(step, steps, device) / steps
         busy = busy_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
         return {
             **asdict(case),
