@@ -214,12 +214,14 @@ class Best:
         print(f"kept the weights of step {self.step} (score {self.score:.3f})", flush=True)
 
 
-def checkpoint_score(pipe: StableDiffusionXLPipeline, prompts: int, resolution: int) -> float:
-    """Base prompts drawn right (shape and colour), sampled as trainer.evaluation samples (20 Euler steps, CFG 5)."""
+def checkpoint_scorer(pipe: StableDiffusionXLPipeline, prompts: int, resolution: int) -> Callable[[], float]:
+    """A score of the pipe's weights as they are when called: base prompts drawn right (shape and colour), sampled
+    as trainer.evaluation samples (20 Euler steps, CFG 5). The pipeline shares the pipe's modules, so it is made once."""
     euler = StableDiffusionXLPipeline(**{**pipe.components, "scheduler": sampling.SAMPLERS["euler"].scheduler.from_config(pipe.scheduler.config)})
     euler.set_progress_bar_config(disable=True)
     scenes = CONCEPTS["base"].scenes(prompts, seed=CHECKPOINT_SEED)
-    return evaluator.score(evaluator.load(), evaluation.draw_scenes(euler, scenes, 20, 5.0, resolution), scenes)
+    judge = evaluator.load()
+    return lambda: evaluator.score(judge, evaluation.draw_scenes(euler, scenes, 20, 5.0, resolution), scenes)
 
 
 def autocast(device: torch.device):
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # 2. UNet + text encoders: text-conditioned denoising
     ids = models.token_ids(pipe.tokenizer, captions)[:, 0].to(device)  # one window each
-    score = (lambda: checkpoint_score(pipe, args.eval_prompts, args.resolution)) if args.eval_every else None
+    score = checkpoint_scorer(pipe, args.eval_prompts, args.resolution) if args.eval_every else None
     train_unet(pipe, moments, ids, args, device, generator, log, score)
 
     pipe.to("cpu")
