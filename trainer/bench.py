@@ -6,6 +6,11 @@
   machine noise hits both alike. Target: ratio >= 0.97.
 - time to first step: from sending a run to a worker until its first step
   event, for a fresh (cold) worker and for a second run on the same (warm) one.
+- SDXL's low-memory setting on a GPU (issue 7: at most 8 GB at batch 1 with
+  gradient checkpointing and AdamW8bit), estimated on this CPU: the GPU
+  bench's own step on fake tensors, its peak memory counted (trainer.memory;
+  `python -m trainer.bench_gpu --estimate` does every case). A GPU measures it
+  for real with `npm run bench:gpu`.
 - first taste (issue 4): the welcome lesson's star LoRA (its cell `first-lora`,
   read from lessons/welcome.md) trained for 400 steps per seed, scored every
   50: fidelity and retention on 32 prompts each, and the wall time. Goal: a
@@ -29,6 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from trainer import bench_gpu
 from trainer import config as configs
 from trainer import models
 from trainer.events import EventRecords
@@ -194,11 +200,19 @@ def first_taste() -> dict:
     return {"cell": "lessons/welcome.md#first-lora", **{k: v for k, v in TASTE.items() if k != "seeds"}, "runs": runs, "met": all(run["met"] for run in runs)}
 
 
+LOW_MEMORY_GOAL_BYTES = 8e9
+
+
+def sdxl_low_memory_estimate() -> dict:
+    (case,) = bench_gpu.estimate_model("sdxl", [bench_gpu.LOW_MEMORY])["cases"]
+    return {**case, "goal_bytes": LOW_MEMORY_GOAL_BYTES, "met": case["estimated_peak_bytes"] <= LOW_MEMORY_GOAL_BYTES}
+
+
 def main() -> None:
     # Libraries (LyCORIS's logger among them) print to stdout; keep it for the report alone.
     report_fd = os.dup(1)
     os.dup2(2, 1)
-    report = {"loop_overhead": loop_overhead(), "time_to_first_step": time_to_first_step(), "torch_threads": torch.get_num_threads(), "first_taste": first_taste()}
+    report = {"loop_overhead": loop_overhead(), "time_to_first_step": time_to_first_step(), "torch_threads": torch.get_num_threads(), "sdxl_low_memory": sdxl_low_memory_estimate(), "first_taste": first_taste()}
     sys.stdout.flush()
     os.dup2(report_fd, 1)
     print(json.dumps(report, indent=2))

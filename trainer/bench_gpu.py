@@ -43,18 +43,21 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import diffusers
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, UNet2DConditionModel
 from diffusers.models.attention_processor import AttnProcessor2_0
+from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainer import config as configs
 from trainer.compiling import training_unet
 from trainer.families import FAMILIES, Family
+from trainer.memory import PeakBytes
 from trainer.methods import METHODS
 from trainer.optimizers import OPTIMIZERS
 from trainer.precision import Precision
@@ -101,7 +104,8 @@ class Case:
 
 
 MODELS = {"sdxl": Model("sdxl", 1024, compare=True), "sd15": Model("sd15", 512)}
-CASES = [Case(1), Case(4), Case(8), Case(1, gradient_checkpointing=True, optimizer="adamw8bit")]
+LOW_MEMORY = Case(1, gradient_checkpointing=True, optimizer="adamw8bit")  # issue 7's memory goal: at most 8 GB
+CASES = [Case(1), Case(4), Case(8), LOW_MEMORY]
 # batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled
 COMPARISONS = [Case(8, lycoris_backend="auto"), Case(8, torch_compile=True)]
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
@@ -138,11 +142,22 @@ def unet_config(model: Model, smoke: bool) -> dict:
     return config
 
 
+@contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def build_unet(config: dict, device: torch.device) -> UNet2DConditionModel:
-    """Random weights, made on the device (fast even at SDXL's 2.6 B parameters), frozen and stored in bf16."""
-    with torch.device(device):
+    """Random weights, made on the device in bf16 (fast even at SDXL's 2.6 B parameters, with no float32 copy
+    on the way, which fake tensors could not swap for bf16 ones), frozen."""
+    with torch.device(device), default_dtype(torch.bfloat16):
         unet = UNet2DConditionModel.from_config(config)
-    return unet.requires_grad_(False).to(torch.bfloat16).train()
+    return unet.requires_grad_(False).train()
 
 
 def inputs(unet: UNet2DConditionModel, batch: int, resolution: int, device: torch.device) -> tuple[torch.Tensor, dict]:
@@ -188,9 +203,12 @@ def busy_seconds(step: Callable[[], None], device: torch.device) -> float:
     return sum(event.self_device_time_total for event in profiler.key_averages()) / 2 / 1e6  # microseconds -> s
 
 
-def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None, smoke: bool) -> dict:
-    """One training setting: the loop's step (noise -> timesteps -> add_noise -> predict -> loss -> backward -> step), timed."""
-    cfg = case.config("aot_eager" if smoke else "inductor")  # a smoke run checks the compiled path without generating code
+@contextmanager
+def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, dynamo_backend: str) -> Iterator[tuple[Callable[[Callable], Callable[[], None]], list]]:
+    """One training setting, set up as a run sets it up: yields step_with(predict), the loop's step
+    (noise -> timesteps -> add_noise -> predict -> loss -> backward -> optimizer step) around a UNet call,
+    and the trainable parameters. The adapter is removed afterwards."""
+    cfg = case.config(dynamo_backend)
     unet = base.unet
     if case.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
@@ -198,14 +216,13 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
         unet.disable_gradient_checkpointing()
     adapter = optimizer = None
     pinned, os.environ["LYCORIS_KERNEL_BACKEND"] = os.environ["LYCORIS_KERNEL_BACKEND"], case.lycoris_backend
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
     try:
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
         precision = Precision(cfg.training.mixed_precision, device)
         params = precision.store(adapter.parameters())
-        optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
+        # bitsandbytes computes its quantisation maps at construction: real tensors, even when the step is estimated on fake ones
+        with unset_fake_temporarily():
+            optimizer = OPTIMIZERS[cfg.optimizer.name].create(adapter.param_groups(cfg.optimizer.lr), cfg.optimizer)
         latents, conditioning = inputs(unet, case.batch, resolution, device)
 
         def step_with(predict: Callable) -> Callable[[], None]:
@@ -221,30 +238,41 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
 
             return step
 
-        flops = count_flops(step_with(unet))  # also the first warm-up step; compiled, the same work runs
-        step = step_with(training_unet(unet, cfg.training, device))
-        warmup_seconds = timed(step, warmup, device)  # a compiled step compiles in the first of them
-        seconds = timed(step, steps, device) / steps
-        busy = busy_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
-        return {
-            **asdict(case),
-            "warmup_seconds": warmup_seconds,
-            "trainable_params": sum(p.numel() for p in params),
-            "step_seconds": seconds,
-            "images_per_second": case.batch / seconds,
-            "flops_per_step": flops,
-            "tflops_per_second": flops / seconds / 1e12,
-            "mfu": flops / seconds / peak if peak else None,
-            "device_busy": busy / seconds if busy is not None else None,  # the share of the step the GPU computed
-            "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
-        }
-    except torch.cuda.OutOfMemoryError as error:
-        return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
+        yield step_with, params
     finally:
         os.environ["LYCORIS_KERNEL_BACKEND"] = pinned
         del optimizer
         if adapter is not None:
             adapter.remove()
+
+
+def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None, smoke: bool) -> dict:
+    """One training setting's step, timed, its FLOPs counted and its memory measured."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    backend = "aot_eager" if smoke else "inductor"  # a smoke run checks the compiled path without generating code
+    try:
+        with training_step(base, noise_scheduler, resolution, case, device, backend) as (step_with, params):
+            flops = count_flops(step_with(base.unet))  # also the first warm-up step; compiled, the same work runs
+            step = step_with(training_unet(base.unet, case.config(backend).training, device))
+            warmup_seconds = timed(step, warmup, device)  # a compiled step compiles in the first of them
+            seconds = timed(step, steps, device) / steps
+            busy = busy_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
+            return {
+                **asdict(case),
+                "warmup_seconds": warmup_seconds,
+                "trainable_params": sum(p.numel() for p in params),
+                "step_seconds": seconds,
+                "images_per_second": case.batch / seconds,
+                "flops_per_step": flops,
+                "tflops_per_second": flops / seconds / 1e12,
+                "mfu": flops / seconds / peak if peak else None,
+                "device_busy": busy / seconds if busy is not None else None,  # the share of the step the GPU computed
+                "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
+            }
+    except torch.cuda.OutOfMemoryError as error:
+        return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
 
 
 def bench_model(name: str, report: dict, save: Callable[[], None], device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None) -> None:
@@ -268,6 +296,52 @@ def bench_model(name: str, report: dict, save: Callable[[], None], device: torch
     del unet
 
 
+@contextmanager
+def cuda_autocast_norms() -> Iterator[None]:
+    """CPU autocast runs group_norm and layer_norm in bf16; CUDA's runs them in float32, so their outputs
+    (which the next layer keeps for backward) are twice the size there. Run them as CUDA's autocast does."""
+    originals = {name: getattr(F, name) for name in ("group_norm", "layer_norm")}
+
+    def in_float32(norm: Callable) -> Callable:
+        def run(*args, **kwargs):
+            if not torch.is_autocast_enabled("cpu"):
+                return norm(*args, **kwargs)
+            upcast = lambda x: x.float() if isinstance(x, torch.Tensor) and x.is_floating_point() else x  # noqa: E731
+            with torch.autocast("cpu", enabled=False):
+                return norm(*map(upcast, args), **{k: upcast(v) for k, v in kwargs.items()})
+
+        return run
+
+    for name, norm in originals.items():
+        setattr(F, name, in_float32(norm))
+    try:
+        yield
+    finally:
+        for name, norm in originals.items():
+            setattr(F, name, norm)
+
+
+def estimate_model(name: str, cases: list[Case], smoke: bool = False) -> dict:
+    """Each case's peak GPU memory, counted on the CPU: the same UNet, adapter, optimizer and step on fake tensors
+    (trainer.memory), over two steps (the second runs with the optimizer state the first allocated)."""
+    model = MODELS[name]
+    resolution = SMOKE_RESOLUTION if smoke else model.resolution
+    device = torch.device("cpu")
+    noise_scheduler = DDPMScheduler.from_pretrained(CONFIGS / model.folder / "scheduler")
+    report = {"resolution": resolution, "cases": []}
+    with FakeTensorMode(allow_non_fake_inputs=True), cuda_autocast_norms():
+        unet = build_unet(unet_config(model, smoke), device)
+        for case in cases:
+            print(f"bench_gpu: estimating {name} {case}", file=sys.stderr, flush=True)
+            with PeakBytes([*unet.parameters(), *unet.buffers()]) as memory:
+                with training_step(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, "inductor") as (step_with, _):
+                    step = step_with(unet)
+                    step()
+                    step()
+            report["cases"].append({**asdict(case), "estimated_peak_bytes": memory.peak})
+    return report
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -275,6 +349,7 @@ def slug(name: str) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer.bench_gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a shrunken UNet, 2 steps: checks the bench runs, measures nothing")
+    parser.add_argument("--estimate", action="store_true", help="no GPU needed: count each case's peak memory on fake tensors on this CPU (about a minute a case); nothing is timed")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="folder for gpu-<card>.json")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--steps", type=int, help="timed steps per case (default 10; smoke 2)")
@@ -283,34 +358,38 @@ def main(argv: list[str]) -> int:
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    if device.type != "cuda" and not args.smoke:
-        print("bench_gpu: no CUDA device; run with --smoke to check the script on the CPU", file=sys.stderr)
+    if device.type != "cuda" and not (args.smoke or args.estimate):
+        print("bench_gpu: no CUDA device; run with --estimate to count memory on the CPU, or --smoke to check the script", file=sys.stderr)
         return 2
     peak = args.peak_flops or (peak_flops(card) if device.type == "cuda" else None)
     steps, warmup = (args.steps or 2, 1) if args.smoke else (args.steps or 10, 3)
     torch.backends.cuda.matmul.allow_tf32 = True
     report = {
         "date": datetime.now(timezone.utc).isoformat(),
-        "card": card,
+        "card": "estimated on fake tensors (trainer.memory)" if args.estimate else card,
         "smoke": args.smoke,
-        "peak_bf16_flops": peak,
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
         "diffusers": diffusers.__version__,
         "method": {"name": "lora", "rank": 16, "targets": "attention and feed-forward"},
         "mixed_precision": "bf16",
         "frozen_weights": "bf16",
-        "steps": steps,
         "models": {},
     }
+    if not args.estimate:
+        report |= {"peak_bf16_flops": peak, "steps": steps}
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"gpu-{slug(card)}{'-smoke' if args.smoke else ''}.json"
+    out = args.out / f"gpu-{'estimate' if args.estimate else slug(card)}{'-smoke' if args.smoke else ''}.json"
 
     def save() -> None:
         out.write_text(json.dumps(report, indent=2) + "\n")
 
     for name in args.models:
-        bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, peak)
+        if args.estimate:
+            report["models"][name] = estimate_model(name, CASES, args.smoke)
+            save()
+        else:
+            bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, peak)
     print(json.dumps(report, indent=2))
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -232,7 +232,9 @@ class Adapter:
             network.restore()
         # LyCORIS's full fine-tuning hands back each weight as a new, trainable, CPU Parameter.
         for model, device in self.devices:
-            model.requires_grad_(False).to(device)
+            model.requires_grad_(False)
+            if any(p.device != device for p in model.parameters()):  # only then: fake tensors cannot be moved in place
+                model.to(device)
 
 
 def load_adapter(path: Path, base) -> Adapter:
