@@ -4,15 +4,18 @@
     python -m trainer.pretrain --init models/shapes-xl --out DIR --unet-steps N --unet-lr 3e-4 ...   # train on
 
 Two phases, as Stable Diffusion was built:
-1. the VAE learns to compress 64x64 images into 16x16x4 latents (reconstruction
-   loss plus a small KL term); its scaling_factor is then set from the latents' std;
+1. the VAE learns to compress 64x64 images into 16x16x4 latents (L1 and squared
+   reconstruction error plus a small KL term); its scaling_factor is then set from the latents' std;
 2. the UNet and both text encoders learn to denoise those latents (epsilon
    prediction, min-SNR weighting), conditioned on the captions and SDXL's size/crop
    ids; 10% of captions are dropped (zero embeddings, as StableDiffusionXLPipeline
    uses for an empty negative prompt) so classifier-free guidance works.
 
 With --init, an already pretrained shapes-xl is loaded instead of built and only
-phase 2 runs: its VAE and scaling factor are kept, so the latents keep their meaning.
+phase 2 runs: its VAE and scaling factor are kept, so the latents keep their meaning;
+--vae-steps N with --init trains its VAE on first (the UNet then has to follow
+the latents' new meaning). After phase 1 the evaluator reads true images passed
+through the VAE: no UNet can draw better than that ceiling.
 With --eval-every N, the EMA weights are sampled and scored by the evaluator every
 N UNet steps and at the end, and the best-scored are saved, not the last.
 
@@ -86,24 +89,28 @@ class Log:
             print(json.dumps(record), flush=True)
 
 
-def train_vae(vae, images: torch.Tensor, args, device, generator: torch.Generator, log: Log) -> None:
+def train_vae(vae, images: torch.Tensor, steps: int, args, device, generator: torch.Generator, log: Log) -> None:
     optimizer = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
-    schedule = get_cosine_schedule_with_warmup(optimizer, args.vae_steps // 20, args.vae_steps)
+    schedule = get_cosine_schedule_with_warmup(optimizer, steps // 20, steps)
     vae.train()
-    for step in range(1, args.vae_steps + 1):
+    for step in range(1, steps + 1):
         idx = torch.randint(0, len(images), (args.vae_batch,), generator=generator)
         x = to_pixels(images[idx].to(device))  # (B, 3, H, W)
         with autocast(device):
             posterior = vae.encode(x).latent_dist
             recon = vae.decode(posterior.sample()).sample  # (B, 3, H, W)
         mse = F.mse_loss(recon.float(), x)
+        # L1 as well (Stable Diffusion's autoencoder was trained on L1): squared errors let thin outlines and small
+        # shapes blur into their background, since most pixels are background; MSE alone left a VAE whose round
+        # trips the evaluator read right only 69% of the time (PRETRAIN.md).
+        l1 = F.l1_loss(recon.float(), x)
         kl = posterior.kl().mean() / x[0].numel()  # per pixel value, so KL_WEIGHT means the same at any size
-        loss = mse + KL_WEIGHT * kl
+        loss = l1 + mse + KL_WEIGHT * kl
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
-        log("vae", step, loss=loss.item(), mse=mse.item(), kl=kl.item())
+        log("vae", step, loss=loss.item(), l1=l1.item(), mse=mse.item(), kl=kl.item())
     vae.eval()
 
 
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--batch", type=int, default=512, help="UNet batch")
     parser.add_argument("--vae-batch", type=int, default=128)
-    parser.add_argument("--vae-steps", type=int, default=3000)
+    parser.add_argument("--vae-steps", type=int, help="VAE steps (default 3000; with --init 0, which keeps the VAE and so its latents' meaning)")
     parser.add_argument("--vae-lr", type=float, default=1e-3)
     parser.add_argument("--unet-steps", type=int, default=10000)
     parser.add_argument("--unet-lr", type=float, default=1e-3)
@@ -299,13 +306,18 @@ def main(argv: list[str] | None = None) -> None:
     log = Log(curves, args.echo)
 
     # 1. VAE: reconstruction, then the scaling factor that gives its latents unit variance
-    if not args.init:
-        train_vae(pipe.vae, images, args, device, generator, log)
+    vae_steps = args.vae_steps if args.vae_steps is not None else 0 if args.init else 3000
+    if vae_steps:
+        train_vae(pipe.vae, images, vae_steps, args, device, generator, log)
     moments = latent_moments(pipe.vae, images, device)  # (N, 8, h, w)
-    if not args.init:
+    if vae_steps:
         std = sample_latents(moments[:4096]).std().item()
         pipe.vae.register_to_config(scaling_factor=1 / std)
         print(f"vae done at {time.perf_counter() - start:.0f}s; latent std {std:.3f}", flush=True)
+    ceiling = evaluation.vae_ceiling(pipe.vae.to("cpu"), evaluator.load(), CONCEPTS["base"].scenes(args.eval_prompts, seed=CHECKPOINT_SEED), args.resolution)
+    pipe.vae.to(device)
+    log("vae-eval", vae_steps, ceiling=ceiling)
+    print(f"true images through the VAE read right (shape and colour): {ceiling:.3f}, the most any UNet can reach", flush=True)
 
     # 2. UNet + text encoders: text-conditioned denoising
     ids = models.token_ids(pipe.tokenizer, captions)[:, 0].to(device)  # one window each

@@ -15,12 +15,38 @@ def test_tiny_pretraining_writes_a_loadable_model_with_curves(tmp_path):
     model = models.load(str(tmp_path / "a"), torch.device("cpu"))
     assert model.vae.config.scaling_factor != 1.0  # set from the trained VAE's latents
     records = [json.loads(line) for line in (tmp_path / "a" / "pretrain" / "curves.jsonl").read_text().splitlines()]
-    assert [(r["phase"], r["step"]) for r in records] == [("vae", s) for s in range(1, 4)] + [("unet", s) for s in range(1, 5)]
+    assert [(r["phase"], r["step"]) for r in records] == [("vae", s) for s in range(1, 4)] + [("vae-eval", 3)] + [("unet", s) for s in range(1, 5)]
+    assert 0 <= records[3]["ceiling"] <= 1
     assert (tmp_path / "a" / "pretrain" / "curves.png").stat().st_size > 0
 
     pretrain.main(["--out", str(tmp_path / "b"), *TINY])
     a, b = (load_file(tmp_path / name / "unet" / "diffusion_pytorch_model.safetensors") for name in ("a", "b"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_on_keeps_the_vae_unless_given_vae_steps(tmp_path):
+    pretrain.main(["--out", str(tmp_path / "a"), *TINY])
+    continued = ["--resolution", "32", "--images", "32", "--batch", "4", "--vae-batch", "4", "--unet-steps", "2", "--workers", "1"]
+    pretrain.main(["--init", str(tmp_path / "a"), "--out", str(tmp_path / "kept"), *continued])
+    pretrain.main(["--init", str(tmp_path / "a"), "--out", str(tmp_path / "retrained"), *continued, "--vae-steps", "2"])
+    vae = {name: load_file(tmp_path / name / "vae" / "diffusion_pytorch_model.safetensors") for name in ("a", "kept", "retrained")}
+    assert all(torch.equal(vae["a"][k], vae["kept"][k]) for k in vae["a"])
+    assert not all(torch.equal(vae["a"][k], vae["retrained"][k]) for k in vae["a"])
+    factor = {name: json.loads((tmp_path / name / "vae" / "config.json").read_text())["scaling_factor"] for name in ("a", "kept", "retrained")}
+    assert factor["kept"] == factor["a"] != factor["retrained"]  # the retrained latents get their own scale
+    records = [json.loads(line) for line in (tmp_path / "retrained" / "pretrain" / "curves-continued.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["phase"] == "vae"] == [1, 2]
+
+
+def test_the_vae_ceiling_of_a_perfect_vae_is_the_evaluators_own_accuracy():
+    from types import SimpleNamespace
+
+    from trainer import evaluation
+    from trainer.shapes import evaluator
+    from trainer.shapes.concepts import CONCEPTS
+
+    identity = SimpleNamespace(encode=lambda x: SimpleNamespace(latent_dist=SimpleNamespace(mean=x)), decode=lambda z: SimpleNamespace(sample=z))
+    assert evaluation.vae_ceiling(identity, evaluator.load(), CONCEPTS["base"].scenes(24, seed=5)) == 1.0
 
 
 def test_with_eval_every_the_best_scored_weights_are_kept_not_the_last(tmp_path, monkeypatch):
