@@ -29,6 +29,9 @@ its "MFU" is really hardware utilisation.
 
 Writes bench/results/gpu-<card>.json. `--smoke` runs the same code on a
 shrunken UNet for 2 steps, on any device (the CPU test keeps it working).
+`--estimate` needs no GPU: it runs each case's step twice on fake tensors on
+the CPU and counts the peak memory its tensors hold (trainer/memory.py), with
+CUDA autocast's float32 norms; it writes bench/results/gpu-estimate.json.
 """
 
 from __future__ import annotations
@@ -40,10 +43,10 @@ import platform
 import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import diffusers
