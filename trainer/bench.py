@@ -170,9 +170,10 @@ def first_lora_cell() -> dict:
     return read_yaml(found.group(1))
 
 
-def first_taste() -> dict:
-    """The first LoRA in full: fidelity and retention along 400 steps of the welcome cell, per seed."""
-    base = models.load("shapes-xl", torch.device("cpu"))
+def first_taste(model: str = "shapes-xl") -> dict:
+    """The first LoRA in full: fidelity and retention along 400 steps of the welcome cell, per seed (on another
+    base model than the shipped one to weigh a candidate: PRETRAIN.md)."""
+    base = models.load(model, torch.device("cpu"))
     cell = first_lora_cell()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,8 +3,8 @@
 training.loss_type is sd-scripts': l2 (the mean squared error every lesson
 uses), l1, or the pseudo-Huber forms huber and smooth_l1, which grow only
 linearly for large errors so a few outliers pull less; their threshold c
-follows training.huber_schedule over the timesteps (sd-scripts' huber_c and
-huber_schedule). The loss can then be weighted by its timestep's
+follows training.huber_schedule over the timesteps (sd-scripts' huber_c,
+huber_schedule and huber_scale). The loss can then be weighted by its timestep's
 signal-to-noise ratio: Min-SNR (training.min_snr_gamma; Hang et al. 2023)
 and sd-scripts' debiased estimation (training.debiased_estimation), both if set.
 """
@@ -23,15 +23,16 @@ DEBIASED_SNR_CAP = 1000.0
 
 def huber_threshold(noise_scheduler, timesteps: torch.Tensor, training) -> torch.Tensor:
     """The pseudo-Huber threshold c per image (B,): constant, or decaying with the timestep (exponential: from 1 at
-    t=0 to huber_c at the last; snr: from 1 where the image is clean to huber_c where it is all noise)."""
-    c = training.huber_c
+    t=0 to huber_c at the last; snr: from 1 where the image is clean to huber_c where it is all noise).
+    huber_scale multiplies the constant and exponential thresholds, not snr's, as in sd-scripts."""
+    c, scale = training.huber_c, training.huber_scale
     if training.huber_schedule == "exponential":
-        return torch.exp(math.log(c) * timesteps.float() / noise_scheduler.config.num_train_timesteps)
+        return torch.exp(math.log(c) * timesteps.float() / noise_scheduler.config.num_train_timesteps) * scale
     if training.huber_schedule == "snr":
         alphas = noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
         sigmas = ((1 - alphas) / alphas) ** 0.5
         return (1 - c) / (1 + sigmas) ** 2 + c
-    return torch.full(timesteps.shape, c, device=timesteps.device)
+    return torch.full(timesteps.shape, c * scale, device=timesteps.device)
 
 
 def per_image(pred: torch.Tensor, target: torch.Tensor, timesteps: torch.Tensor, training, noise_scheduler) -> torch.Tensor:

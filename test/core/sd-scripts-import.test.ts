@@ -78,14 +78,14 @@ describe('sd-scripts import: real files', () => {
 
 describe('sd-scripts import: values at which sd-scripts does what tunebook does', () => {
   it('are listed quietly; other values of the same arguments are listed with their reason', () => {
-    const values = ['huber_scale = 1', 'noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
+    const values = ['noise_offset_type = "Original"', 'save_model_as = "safetensors"', 'sdpa = true', 'no_half_vae = true', 'sdxl_no_half_vae = true', 'persistent_data_loader_workers = true']
     const same = importText(`${values.join('\n')}\nxformers = true\n`)
     // xformers asks for another attention implementation: worth telling, so it stays listed.
     expect(same.notImported).toEqual(['xformers = true (tunebook always uses PyTorch SDPA attention)'])
     expect(quiet(same.yaml)).toEqual(values.map((v) => v.split(' =')[0]))
-    const other = importText('huber_scale = 2\nsave_model_as = "ckpt"\n')
+    const other = importText('noise_offset_type = "Multires"\nsave_model_as = "ckpt"\n')
     expect(other.notImported).toEqual([
-      'huber_scale = 2 (no tunebook equivalent)',
+      'noise_offset_type = "Multires" (no tunebook equivalent)',
       'save_model_as = "ckpt" (tunebook always saves safetensors in the kohya format)',
     ])
     expect(quiet(other.yaml)).toEqual([])
@@ -275,6 +275,7 @@ const configs: [string, object][] = [
   ['regularization images', { data: { ...folder, reg_path: '/data/reg set', prior_loss_weight: 0.5 } }],
   ['started from an adapter', { data: folder, method: { start_from: '/loras/my star.safetensors' } }],
   ['a pseudo-Huber loss', { data: folder, training: { loss_type: 'smooth_l1', huber_c: 0.2, huber_schedule: 'exponential' } }],
+  ['a Huber loss with its threshold scaled', { data: folder, training: { loss_type: 'huber', huber_c: 0.05, huber_schedule: 'constant', huber_scale: 2 } }],
   ['compiled with inductor', { data: folder, training: { torch_compile: true } }],
   ['compiled with CUDA graphs', { data: folder, training: { torch_compile: true, dynamo_backend: 'cudagraphs' } }],
 ]

@@ -48,3 +48,11 @@ def test_the_threshold_schedules_follow_sd_scripts(base):
     snr = losses.huber_threshold(scheduler, T, training(huber_c=c))  # snr is the default, as in sd-scripts
     assert torch.allclose(snr, (1 - c) / (1 + sigmas) ** 2 + c)
     assert snr[0] > 0.9 and snr[-1] == pytest.approx(c, abs=0.01)  # clean: about 1; all noise: about c
+
+
+def test_huber_scale_multiplies_the_constant_and_exponential_thresholds_but_not_snrs(base):
+    scheduler, c = base.noise_scheduler, 0.1
+    for schedule, factor in (("constant", 3.0), ("exponential", 3.0), ("snr", 1.0)):
+        plain = losses.huber_threshold(scheduler, T, training(huber_c=c, huber_schedule=schedule))
+        scaled = losses.huber_threshold(scheduler, T, training(huber_c=c, huber_schedule=schedule, huber_scale=3))
+        assert torch.allclose(scaled, plain * factor), schedule

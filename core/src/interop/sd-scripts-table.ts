@@ -651,6 +651,7 @@ export const ROWS: readonly Row[] = [
   field('training.loss_type', 'loss_type', { sd: 'l2' }),
   field('training.huber_c', 'huber_c', { sd: 0.1, when: huber }),
   field('training.huber_schedule', 'huber_schedule', { sd: 'snr', when: huber }),
+  field('training.huber_scale', 'huber_scale', { sd: 1, when: huber }),
   field('training.debiased_estimation', 'debiased_estimation_loss', { flag: true, sd: false }),
   field('training.min_timestep', 'min_timestep', { sd: 0 }),
   field('training.max_timestep', 'max_timestep', { sd: 1000 }),
@@ -698,8 +699,6 @@ export const NOT_TAKEN: Record<string, string> = {
  * does: files spell out defaults, and the import lists these with what is off or empty, not as differences.
  */
 export const AS_TUNEBOOK: Record<string, unknown> = {
-  // sd-scripts' factor on the Huber threshold; tunebook's is 1.
-  huber_scale: 1,
   // kohya_ss' name for the noise offset tunebook adds (training.noise_offset, one per channel); Multires is another kind.
   noise_offset_type: 'Original',
   save_model_as: 'safetensors',

@@ -132,6 +132,14 @@ export const TrainingSection = section('How long, in what chunks and how precise
       description: 'With loss_type huber or smooth_l1: how the threshold follows the timestep (huber_schedule in sd-scripts). snr: 1 where the latent is nearly clean, falling to huber_c as noise takes over; exponential: from 1 at timestep 0 to huber_c at the last; constant: huber_c throughout.',
     }),
   ),
+  huber_scale: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 10,
+      default: 1,
+      description: 'With loss_type huber or smooth_l1 and huber_schedule exponential or constant: a factor on the threshold (huber_scale in sd-scripts, which leaves the snr schedule unscaled too). Above 1 the loss stays squared to larger errors, closer to l2.',
+    }),
+  ),
   debiased_estimation: Type.Optional(
     Type.Boolean({
       default: false,
