@@ -1,4 +1,4 @@
-// npm run measure:lessons -- [lessons/41-epochs-and-burning.md ...] [--cells ID,ID] [--seeds 0,1,2] [--model PATH] [--jobs N] [--steps N] [--out FILE]
+// npm run measure:lessons -- [lessons/41-epochs-and-burning.md ...] [--cells ID,ID] [--seeds 0,1,2] [--model NAME|PATH] [--jobs N] [--steps N] [--out FILE]
 //
 // Measures again what the lessons' tables report: every train cell of the
 // given lessons (all of them by default), at its full length, once per seed,
@@ -111,7 +111,9 @@ async function main() {
   const lessons = positionals.length ? positionals.map((p) => resolve(process.env.INIT_CWD ?? process.cwd(), p)) : readdirSync(join(root, 'lessons')).filter((n) => n.endsWith('.md')).sort().map((n) => join(root, 'lessons', n))
   const seeds = values.seeds!.split(',').map(Number)
   const jobs = Number(values.jobs)
-  const model = values.model && resolve(process.env.INIT_CWD ?? process.cwd(), values.model)
+  // A path from where npm was run, or else a model's name under models/, as a cell's model field takes it.
+  const asPath = values.model && resolve(process.env.INIT_CWD ?? process.cwd(), values.model)
+  const model = asPath && existsSync(asPath) ? asPath : values.model
   const cells = values.cells?.split(',')
   const queue = lessons.flatMap((lesson) => jobsOf(lesson, seeds, { model, steps: values.steps ? Number(values.steps) : undefined, threads: 1, cells }))
   const unknown = cells?.filter((id) => !queue.some((job) => job.cell === id))
