@@ -76,9 +76,9 @@ BASE_REPORT_SEED = 777
 
 @torch.no_grad()
 def through_vae(vae, images: list[Image.Image]) -> list[Image.Image]:
-    """Each image encoded and decoded again (from the posterior's mean): the best a UNet could hand the decoder."""
-    decoded = vae.decode(vae.encode(models.pixels(images)).latent_dist.mean).sample  # (B, 3, H, W) in [-1, 1]
-    array = ((decoded.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    """Each image encoded and decoded again (from the posterior's mean) on the VAE's device: the best a UNet could hand the decoder."""
+    decoded = vae.decode(vae.encode(models.pixels(images).to(vae.device)).latent_dist.mean).sample  # (B, 3, H, W) in [-1, 1]
+    array = ((decoded.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(image) for image in array]
 
 

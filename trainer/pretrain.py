@@ -314,8 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         std = sample_latents(moments[:4096]).std().item()
         pipe.vae.register_to_config(scaling_factor=1 / std)
         print(f"vae done at {time.perf_counter() - start:.0f}s; latent std {std:.3f}", flush=True)
-    ceiling = evaluation.vae_ceiling(pipe.vae.to("cpu"), evaluator.load(), CONCEPTS["base"].scenes(args.eval_prompts, seed=CHECKPOINT_SEED), args.resolution)
-    pipe.vae.to(device)
+    ceiling = evaluation.vae_ceiling(pipe.vae, evaluator.load(), CONCEPTS["base"].scenes(args.eval_prompts, seed=CHECKPOINT_SEED), args.resolution)
     log("vae-eval", vae_steps, ceiling=ceiling)
     print(f"true images through the VAE read right (shape and colour): {ceiling:.3f}, the most any UNet can reach", flush=True)
 

@@ -45,7 +45,7 @@ def test_the_vae_ceiling_of_a_perfect_vae_is_the_evaluators_own_accuracy():
     from trainer.shapes import evaluator
     from trainer.shapes.concepts import CONCEPTS
 
-    identity = SimpleNamespace(encode=lambda x: SimpleNamespace(latent_dist=SimpleNamespace(mean=x)), decode=lambda z: SimpleNamespace(sample=z))
+    identity = SimpleNamespace(device=torch.device("cpu"), encode=lambda x: SimpleNamespace(latent_dist=SimpleNamespace(mean=x)), decode=lambda z: SimpleNamespace(sample=z))
     assert evaluation.vae_ceiling(identity, evaluator.load(), CONCEPTS["base"].scenes(24, seed=5)) == 1.0
 
 
