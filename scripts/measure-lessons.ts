@@ -1,4 +1,5 @@
 // npm run measure:lessons -- [lessons/41-epochs-and-burning.md ...] [--cells ID,ID] [--seeds 0,1,2] [--model NAME|PATH] [--jobs N] [--steps N] [--out FILE]
+// npm run measure:lessons -- --merge REPORT.json REPORT.json ... --out FILE
 //
 // Measures again what the lessons' tables report: every train cell of the
 // given lessons (all of them by default), at its full length, once per seed,
@@ -9,7 +10,8 @@
 // each cell the mean fidelity and retention over each quarter of the run,
 // per seed and across seeds; a table of those is printed as runs finish.
 // --cells measures only the named cells (one table's worth); --steps cuts
-// every run short, to try the tool itself.
+// every run short, to try the tool itself. --merge joins reports of the same
+// model measured in parts (seed 0 one day, seeds 1 and 2 the next) into one.
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
@@ -102,17 +104,36 @@ function outcome(runDir: string) {
   }
 }
 
+/** Reports of one model's cells, measured in parts, as one report: every run, the seeds joined, the cells summed up again. */
+export function merge(reports: { model: string; seeds: number[]; started: string; runs: any[] }[]) {
+  const models = new Set(reports.map((r) => r.model))
+  if (models.size !== 1) throw new Error(`--merge: the reports measured different models (${[...models].join(', ')}); merge one model's reports`)
+  const runs = reports.flatMap((r) => r.runs)
+  const twice = runs.find((run, i) => runs.findIndex((o) => o.lesson === run.lesson && o.cell === run.cell && o.seed === run.seed) !== i)
+  if (twice) throw new Error(`--merge: ${twice.lesson} ${twice.cell} seed ${twice.seed} is in more than one report`)
+  const seeds = [...new Set(reports.flatMap((r) => r.seeds))].sort((a, b) => a - b)
+  return { model: reports[0].model, seeds, started: reports.map((r) => r.started).sort()[0], runs, cells: summarize(runs) }
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { cells: { type: 'string' }, seeds: { type: 'string', default: '0,1,2' }, model: { type: 'string' }, jobs: { type: 'string', default: '1' }, steps: { type: 'string' }, out: { type: 'string' } },
+    options: { cells: { type: 'string' }, seeds: { type: 'string', default: '0,1,2' }, model: { type: 'string' }, jobs: { type: 'string', default: '1' }, steps: { type: 'string' }, out: { type: 'string' }, merge: { type: 'boolean' } },
   })
+  const fromCwd = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path)
+  if (values.merge) {
+    if (!values.out || positionals.length < 2) throw new Error('--merge: give two or more reports and --out FILE')
+    const merged = merge(positionals.map((p) => JSON.parse(readFileSync(fromCwd(p), 'utf8'))))
+    writeFileSync(fromCwd(values.out), JSON.stringify(merged, null, 2) + '\n')
+    console.log(`wrote ${fromCwd(values.out)}: ${merged.runs.length} runs, seeds ${merged.seeds.join(', ')}`)
+    return
+  }
   setup({ client: false })
-  const lessons = positionals.length ? positionals.map((p) => resolve(process.env.INIT_CWD ?? process.cwd(), p)) : readdirSync(join(root, 'lessons')).filter((n) => n.endsWith('.md')).sort().map((n) => join(root, 'lessons', n))
+  const lessons = positionals.length ? positionals.map(fromCwd) : readdirSync(join(root, 'lessons')).filter((n) => n.endsWith('.md')).sort().map((n) => join(root, 'lessons', n))
   const seeds = values.seeds!.split(',').map(Number)
   const jobs = Number(values.jobs)
   // A path from where npm was run, or else a model's name under models/, as a cell's model field takes it.
-  const asPath = values.model && resolve(process.env.INIT_CWD ?? process.cwd(), values.model)
+  const asPath = values.model && fromCwd(values.model)
   const model = asPath && existsSync(asPath) ? asPath : values.model
   const cells = values.cells?.split(',')
   const queue = lessons.flatMap((lesson) => jobsOf(lesson, seeds, { model, steps: values.steps ? Number(values.steps) : undefined, threads: 1, cells }))
@@ -137,7 +158,7 @@ async function main() {
   }
   await Promise.all(Array.from({ length: jobs }, worker))
   report.cells = summarize(report.runs)
-  const out = values.out ? resolve(process.env.INIT_CWD ?? process.cwd(), values.out) : join(folder, 'report.json')
+  const out = values.out ? fromCwd(values.out) : join(folder, 'report.json')
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
   console.log(`wrote ${out}`)
 }

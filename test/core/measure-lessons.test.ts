@@ -1,7 +1,7 @@
 // The lesson re-measuring tool's pure parts: which runs it makes of a lesson, and how it sums their scores up.
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { jobsOf, quarters, summarize } from '../../scripts/measure-lessons.ts'
+import { jobsOf, merge, quarters, summarize } from '../../scripts/measure-lessons.ts'
 import { repo } from '../server/harness.ts'
 
 describe('measure:lessons', () => {
@@ -34,5 +34,16 @@ describe('measure:lessons', () => {
       'l.md#a': [{ steps: [1, 10], fidelity: (0.2 + 0.4) / 2, retention: 0.8 }],
       'l.md#b': [{ steps: [1, 10], fidelity: 1, retention: 1 }],
     })
+  })
+
+  it('merges reports of one model measured in parts, and refuses two models or a run measured twice', () => {
+    const run = (seed: number, f: number) => ({ lesson: 'l.md', cell: 'a', seed, quarters: [{ steps: [1, 10], fidelity: f, retention: 1 }] })
+    const report = (seeds: number[], started: string, model = 'm') => ({ model, seeds, started, runs: seeds.map((s) => run(s, s / 10)) })
+    const merged = merge([report([1, 2], '2026-11-27'), report([0], '2026-11-26')])
+    expect(merged).toMatchObject({ model: 'm', seeds: [0, 1, 2], started: '2026-11-26' })
+    expect(merged.runs).toHaveLength(3)
+    expect(merged.cells['l.md#a'][0].fidelity).toBeCloseTo(0.1)
+    expect(() => merge([report([0], 'x'), report([1], 'x', 'other')])).toThrow(/different models \(m, other\)/)
+    expect(() => merge([report([0, 1], 'x'), report([1], 'x')])).toThrow(/l.md a seed 1 is in more than one report/)
   })
 })
