@@ -60,7 +60,8 @@ export function jobsOf(lessonPath: string, seeds: number[], overrides: { model?:
     if (!merged.ok) throw new Error(`${lessonPath}, cell ${cell.id}: ${merged.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`)
     return seeds.map((seed) => {
       const config = parse(merged.text) ?? {}
-      config.training = { ...config.training, seed, cpu_threads: overrides.threads }
+      // One thread a run unless the cell sets its own: a cell that compares thread counts is measured as written.
+      config.training = { ...config.training, seed, cpu_threads: config.training?.cpu_threads ?? overrides.threads }
       if (overrides.model) config.model = overrides.model
       if (overrides.steps) config.training = { ...config.training, max_steps: overrides.steps, epochs: null }
       return { lesson: basename(lessonPath), cell: cell.id, seed, config }

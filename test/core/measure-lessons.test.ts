@@ -16,6 +16,8 @@ describe('measure:lessons', () => {
     }
     const short = jobsOf(join(repo, 'lessons/41-epochs-and-burning.md'), [3], { steps: 5, threads: 1 })
     expect(short.find((j) => j.cell === 'reg-weight-1')?.config).toMatchObject({ data: { reg_images: 20 }, training: { max_steps: 5, epochs: null, seed: 3 } })
+    const threads = jobsOf(join(repo, 'lessons/42-precision-and-caching.md'), [0], { threads: 1, cells: ['threads-1', 'threads-2'] })
+    expect(threads.map((j) => j.config.training.cpu_threads)).toEqual([1, 2]) // a cell's own thread count is kept
     const picked = jobsOf(join(repo, 'lessons/41-epochs-and-burning.md'), [0, 1], { cells: ['long-lr1e-2', 'reg-none'], threads: 1 })
     expect(picked.map((j) => `${j.cell}/${j.seed}`)).toEqual(['long-lr1e-2/0', 'long-lr1e-2/1', 'reg-none/0', 'reg-none/1'])
   })
