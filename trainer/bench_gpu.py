@@ -12,19 +12,22 @@ nothing in the trainer replaces; the report checks it).
 
 For each model: batch 1, 4 and 8 with AdamW, then batch 1 with gradient
 checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
-kernels as the trainer runs them. For SDXL, batch 8 twice more, once on
-LyCORIS's own choice ("auto": its fused Triton kernels on CUDA), which keeps
-the trainer's pin to the eager path a measured choice (trainer/methods), and
-once compiled (training.torch_compile, inductor; its warmup_seconds include
-the compile). The report is written after every case, so a run cut short
+kernels as the trainer runs them. For SDXL, batch 8 once more on LyCORIS's
+own choice ("auto": its fused Triton kernels on CUDA), which keeps the
+trainer's pin to the eager path a measured choice (trainer/methods), and with
+--compile once compiled (training.torch_compile, inductor; its warmup_seconds
+include the compile). The report is written after every case, so a run cut short
 keeps what it measured. Each case reports
 images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
 over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated)
-and device_busy: the share of the step the GPU spent in kernels, from
-torch.profiler over two more steps. A low share means the GPU waits for the
-CPU to launch work, and no kernel tuning will raise the MFU; fewer launches
-will (a compiled step, larger batches). With gradient checkpointing the count includes the recomputed forward, so
+device_busy: the share of the step the GPU spent in kernels, from
+torch.profiler over two more steps, and top_kernels: the kernels that took
+most of that time. A low share means the GPU waits for the CPU to launch work,
+and no kernel tuning will raise the MFU; fewer launches will (a compiled step,
+larger batches). A high share with a low MFU means slow kernels: top_kernels
+says which. Peak VRAM is that of the warm-up and timed steps: the FLOP count's
+step runs under a dispatch mode that keeps a checkpointed step's activations. With gradient checkpointing the count includes the recomputed forward, so
 its "MFU" is really hardware utilisation.
 
 Writes bench/results/gpu-<card>.json. `--smoke` runs the same code on a
@@ -68,6 +71,7 @@ from trainer.precision import Precision
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "models" / "configs"
 TEXT_TOKENS = 77  # CLIP's context: the length of every cached prompt embedding
+TOP_KERNELS = 12
 
 # Dense bf16 tensor-core peak (no sparsity), by a part of torch.cuda.get_device_name(); the first match wins.
 PEAK_BF16_FLOPS = [
@@ -83,7 +87,7 @@ PEAK_BF16_FLOPS = [
 class Model:
     folder: str  # under models/configs: the UNet config and the noise schedule
     resolution: int  # pixels; latents are 1/8 of it
-    compare: bool = False  # also run COMPARISONS (issue 7's goals are SDXL's; they take minutes of compiling and tuning)
+    compare: bool = False  # also run comparisons() (issue 7's goals are SDXL's; they take minutes of compiling and tuning)
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,13 @@ class Case:
 MODELS = {"sdxl": Model("sdxl", 1024, compare=True), "sd15": Model("sd15", 512)}
 LOW_MEMORY = Case(1, gradient_checkpointing=True, optimizer="adamw8bit")  # issue 7's memory goal: at most 8 GB
 CASES = [Case(1), Case(4), Case(8), LOW_MEMORY]
-# batch 8 again, each with one thing changed: the step compiled; LyCORIS's fused kernels (last: measured before, 108 GB)
-COMPARISONS = [Case(8, torch_compile=True), Case(8, lycoris_backend="auto")]
+# batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled, only when asked (--compile),
+# since compiling SDXL's step took 347 s on an H200's host, which would put the whole run past issue 7's 8 minutes
+FUSED, COMPILED = Case(8, lycoris_backend="auto"), Case(8, torch_compile=True)
+
+
+def comparisons(compiled: bool) -> list[Case]:
+    return [COMPILED] * compiled + [FUSED]
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
 SMOKE = {"block_out_channels": 32, "layers_per_block": 1, "transformer_layers_per_block": 1, "attention_head_dim": 2}
 SMOKE_RESOLUTION = 128
@@ -197,13 +206,13 @@ def timed(step: Callable[[], None], count: int, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def busy_seconds(step: Callable[[], None], device: torch.device) -> float:
-    """The device's own time in one step: its kernels' and copies' durations, summed by torch.profiler. Below the
-    step's wall time, the device waited for the CPU to hand it work (a CPU profile gives 0: it has no device time)."""
+def kernel_seconds(step: Callable[[], None], device: torch.device) -> dict[str, float]:
+    """Each kernel's (and copy's) own device time in one step, by name, from torch.profiler over two steps. Their sum
+    below the step's wall time means the device waited for the CPU to hand it work (a CPU has no device time: {})."""
     activity = torch.profiler.ProfilerActivity.CUDA if device.type == "cuda" else torch.profiler.ProfilerActivity.CPU
     with torch.profiler.profile(activities=[activity]) as profiler:
         timed(step, 2, device)
-    return sum(event.self_device_time_total for event in profiler.key_averages()) / 2 / 1e6  # microseconds -> s
+    return {event.key: event.self_device_time_total / 2 / 1e6 for event in profiler.key_averages() if event.self_device_time_total > 0}
 
 
 @contextmanager
@@ -258,10 +267,14 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
     try:
         with training_step(base, noise_scheduler, resolution, case, device, backend) as (step_with, params):
             flops = count_flops(step_with(base.unet))  # also the first warm-up step; compiled, the same work runs
+            if device.type == "cuda":
+                # Under the FLOP counter a checkpointed step keeps every activation (measured): the peak is the training steps'.
+                torch.cuda.reset_peak_memory_stats()
             step = step_with(training_unet(base.unet, case.config(backend).training, device))
             warmup_seconds = timed(step, warmup, device)  # a compiled step compiles in the first of them
             seconds = timed(step, steps, device) / steps
-            busy = busy_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
+            kernels = kernel_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
+            busy = sum(kernels.values()) if kernels is not None else None
             return {
                 **asdict(case),
                 "warmup_seconds": warmup_seconds,
@@ -272,13 +285,15 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
                 "tflops_per_second": flops / seconds / 1e12,
                 "mfu": flops / seconds / peak if peak else None,
                 "device_busy": busy / seconds if busy is not None else None,  # the share of the step the GPU computed
+                # where the device time goes: the kernels that took most of it, each with its share
+                "top_kernels": [[name, t / busy] for name, t in sorted(kernels.items(), key=lambda kv: -kv[1])[:TOP_KERNELS]] if busy else None,
                 "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
             }
     except torch.cuda.OutOfMemoryError as error:
         return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
 
 
-def bench_model(name: str, report: dict, save: Callable[[], None], device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None) -> None:
+def bench_model(name: str, report: dict, save: Callable[[], None], device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None, compiled: bool) -> None:
     """Fills `report` with the model's cases, saving it after each: a run cut short keeps what it measured."""
     model = MODELS[name]
     resolution = SMOKE_RESOLUTION if smoke else model.resolution
@@ -291,7 +306,7 @@ def bench_model(name: str, report: dict, save: Callable[[], None], device: torch
         "attention": "sdpa" if uses_sdpa(unet) else "other",
         "cases": [],
     }
-    for case in CASES + COMPARISONS * model.compare:
+    for case in CASES + comparisons(compiled) * model.compare:
         print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
         report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak, smoke))
         print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
@@ -356,6 +371,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="folder for gpu-<card>.json")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--steps", type=int, help="timed steps per case (default 10; smoke 2)")
+    parser.add_argument("--compile", action="store_true", help="also time SDXL's batch-8 step compiled (its compile takes about 6 minutes more)")
     parser.add_argument("--peak-flops", type=float, help="the card's dense bf16 peak, where the table lacks it")
     args = parser.parse_args(argv)
 
@@ -392,7 +408,7 @@ def main(argv: list[str]) -> int:
             report["models"][name] = estimate_model(name, CASES, args.smoke)
             save()
         else:
-            bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, peak)
+            bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, peak, args.compile)
     print(json.dumps(report, indent=2))
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run bench:gpu: LoRA training speed, MFU and peak VRAM of full-size SDXL and SD1.5 on this machine's GPU
-# (trainer/bench_gpu.py; random weights from models/configs, nothing downloaded). About 6 minutes on an H200 (2026-11-26).
+# (trainer/bench_gpu.py; random weights from models/configs, nothing downloaded). About 6 minutes on an H200 (2026-11-26); --compile adds about 6 more.
 #   scripts/gpu/bench.sh [OUT_DIR [OPTIONS of python -m trainer.bench_gpu]]   report: OUT_DIR/gpu-<card>.json (default bench/results)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
