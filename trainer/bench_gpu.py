@@ -15,10 +15,10 @@ checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
 kernels as the trainer runs them. For SDXL, batch 8 once more on LyCORIS's
 own choice ("auto": its fused Triton kernels on CUDA), which keeps the
 trainer's pin to the eager path a measured choice (trainer/methods), and with
---compile once compiled (training.torch_compile, inductor; its warmup_seconds
-include the compile). The report is written after every case, so a run cut short
-keeps what it measured. Each case reports
-images/s, the FLOPs of one step (forward + backward, counted by
+--compile compiled (training.torch_compile) by inductor and by cudagraphs
+before it (their warmup_seconds include the compile). The report is written
+after every case, so a run cut short keeps what it measured. Each case
+reports images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
 over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated)
 device_busy: the share of the step the GPU spent in kernels, from
@@ -27,8 +27,9 @@ most of that time. A low share means the GPU waits for the CPU to launch work,
 and no kernel tuning will raise the MFU; fewer launches will (a compiled step,
 larger batches). A high share with a low MFU means slow kernels: top_kernels
 says which. Peak VRAM is that of the warm-up and timed steps: the FLOP count's
-step runs under a dispatch mode that keeps a checkpointed step's activations. With gradient checkpointing the count includes the recomputed forward, so
-its "MFU" is really hardware utilisation.
+step runs under a dispatch mode that keeps a checkpointed step's activations.
+With gradient checkpointing the count includes the recomputed forward, so its
+"MFU" is really hardware utilisation.
 
 Writes bench/results/gpu-<card>.json. `--smoke` runs the same code on a
 shrunken UNet for 2 steps, on any device (the CPU test keeps it working).
@@ -97,15 +98,16 @@ class Case:
     optimizer: str = "adamw"
     # LyCORIS's kernels: "torch" (eager, what the trainer pins) or "auto" (its fused Triton kernels on CUDA)
     lycoris_backend: str = "torch"
-    torch_compile: bool = False  # training.torch_compile, with inductor
+    torch_compile: bool = False  # training.torch_compile
+    dynamo_backend: str = "inductor"  # training.dynamo_backend, when compiled (a smoke run uses aot_eager)
 
-    def config(self, dynamo_backend: str = "inductor") -> configs.Frozen:
+    def config(self, smoke: bool = False) -> configs.Frozen:
         """The tunebook config a run of this case would have (validated by the same schema)."""
         return configs.load(
             {
                 "method": {"name": "lora", "rank": 16, "alpha": 16},
                 "optimizer": {"name": self.optimizer, "lr": 1e-4},
-                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing, "torch_compile": self.torch_compile, "dynamo_backend": dynamo_backend},
+                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing, "torch_compile": self.torch_compile, "dynamo_backend": "aot_eager" if smoke else self.dynamo_backend},
             }
         )
 
@@ -114,12 +116,16 @@ MODELS = {"sdxl": Model("sdxl", 1024, compare=True), "sd15": Model("sd15", 512)}
 LOW_MEMORY = Case(1, gradient_checkpointing=True, optimizer="adamw8bit")  # issue 7's memory goal: at most 8 GB
 CASES = [Case(1), Case(4), Case(8), LOW_MEMORY]
 # batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled, only when asked (--compile),
-# since compiling SDXL's step took 347 s on an H200's host, which would put the whole run past issue 7's 8 minutes
-FUSED, COMPILED = Case(8, lycoris_backend="auto"), Case(8, torch_compile=True)
+# since compiling SDXL's step took 347 s on an H200's host, which would put the whole run past issue 7's 8 minutes:
+# by inductor (fused kernels), and by cudagraphs (the same kernels, replayed without the CPU launching each)
+FUSED = Case(8, lycoris_backend="auto")
+COMPILED = [Case(8, torch_compile=True), Case(8, torch_compile=True, dynamo_backend="cudagraphs")]
 
 
 def comparisons(compiled: bool) -> list[Case]:
-    return [COMPILED] * compiled + [FUSED]
+    return COMPILED * compiled + [FUSED]
+
+
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
 SMOKE = {"block_out_channels": 32, "layers_per_block": 1, "transformer_layers_per_block": 1, "attention_head_dim": 2}
 SMOKE_RESOLUTION = 128
@@ -208,19 +214,22 @@ def timed(step: Callable[[], None], count: int, device: torch.device) -> float:
 
 def kernel_seconds(step: Callable[[], None], device: torch.device) -> dict[str, float]:
     """Each kernel's (and copy's) own device time in one step, by name, from torch.profiler over two steps. Their sum
-    below the step's wall time means the device waited for the CPU to hand it work (a CPU has no device time: {})."""
+    below the step's wall time means the device waited for the CPU to hand it work (a CPU has no device time: {}).
+    Only the device's own events count: the profiler also credits each kernel's time to the op that launched it,
+    and summing both counts every kernel twice (torch's own table total skips those too)."""
     activity = torch.profiler.ProfilerActivity.CUDA if device.type == "cuda" else torch.profiler.ProfilerActivity.CPU
     with torch.profiler.profile(activities=[activity]) as profiler:
         timed(step, 2, device)
-    return {event.key: event.self_device_time_total / 2 / 1e6 for event in profiler.key_averages() if event.self_device_time_total > 0}
+    on_device = [e for e in profiler.key_averages() if e.device_type != torch.autograd.DeviceType.CPU and not e.is_user_annotation]
+    return {event.key: event.self_device_time_total / 2 / 1e6 for event in on_device if event.self_device_time_total > 0}
 
 
 @contextmanager
-def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, dynamo_backend: str) -> Iterator[tuple[Callable[[Callable], Callable[[], None]], list]]:
+def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, smoke: bool) -> Iterator[tuple[Callable[[Callable], Callable[[], None]], list]]:
     """One training setting, set up as a run sets it up: yields step_with(predict), the loop's step
     (noise -> timesteps -> add_noise -> predict -> loss -> backward -> optimizer step) around a UNet call,
     and the trainable parameters. The adapter is removed afterwards."""
-    cfg = case.config(dynamo_backend)
+    cfg = case.config(smoke)
     unet = base.unet
     if case.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
@@ -263,14 +272,13 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    backend = "aot_eager" if smoke else "inductor"  # a smoke run checks the compiled path without generating code
     try:
-        with training_step(base, noise_scheduler, resolution, case, device, backend) as (step_with, params):
+        with training_step(base, noise_scheduler, resolution, case, device, smoke) as (step_with, params):
             flops = count_flops(step_with(base.unet))  # also the first warm-up step; compiled, the same work runs
             if device.type == "cuda":
                 # Under the FLOP counter a checkpointed step keeps every activation (measured): the peak is the training steps'.
                 torch.cuda.reset_peak_memory_stats()
-            step = step_with(training_unet(base.unet, case.config(backend).training, device))
+            step = step_with(training_unet(base.unet, case.config(smoke).training, device))
             warmup_seconds = timed(step, warmup, device)  # a compiled step compiles in the first of them
             seconds = timed(step, steps, device) / steps
             kernels = kernel_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
@@ -352,7 +360,7 @@ def estimate_model(name: str, cases: list[Case], smoke: bool = False) -> dict:
         for case in cases:
             print(f"bench_gpu: estimating {name} {case}", file=sys.stderr, flush=True)
             with PeakBytes([*unet.parameters(), *unet.buffers()]) as memory:
-                with training_step(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, "inductor") as (step_with, _):
+                with training_step(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, smoke) as (step_with, _):
                     step = step_with(unet)
                     step()
                     step()

@@ -31,12 +31,12 @@ def test_every_case_is_measured(report, model):
     bench = report["models"][model]
     assert bench["attention"] == "sdpa" and bench["latent_size"] == bench["resolution"] // 8
     cases = bench["cases"]
-    comparisons = [(8, False, "adamw", "torch", True), (8, False, "adamw", "auto", False)] if model == "sdxl" else []
-    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"], c["torch_compile"]) for c in cases] == [
-        (1, False, "adamw", "torch", False),
-        (4, False, "adamw", "torch", False),
-        (8, False, "adamw", "torch", False),
-        (1, True, "adamw8bit", "torch", False),
+    comparisons = [(8, False, "adamw", "torch", True, "inductor"), (8, False, "adamw", "torch", True, "cudagraphs"), (8, False, "adamw", "auto", False, "inductor")] if model == "sdxl" else []
+    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"], c["torch_compile"], c["dynamo_backend"]) for c in cases] == [
+        (1, False, "adamw", "torch", False, "inductor"),
+        (4, False, "adamw", "torch", False, "inductor"),
+        (8, False, "adamw", "torch", False, "inductor"),
+        (1, True, "adamw8bit", "torch", False, "inductor"),
         *comparisons,
     ]
     for c in cases:
@@ -49,7 +49,7 @@ def test_every_case_is_measured(report, model):
     assert (four, eight) == (4 * one, 8 * one)
     assert checkpointed > one
     if comparisons:
-        assert cases[5]["flops_per_step"] == eight  # the same work; only LyCORIS's kernels differ (and on a CPU not even those)
+        assert cases[6]["flops_per_step"] == eight  # the same work; only LyCORIS's kernels differ (and on a CPU not even those)
 
 
 def test_kernel_seconds_are_device_time_which_a_cpu_has_none_of():
