@@ -20,7 +20,7 @@ before it (their warmup_seconds include the compile). The report is written
 after every case, so a run cut short keeps what it measured. Each case
 reports images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
-over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated)
+over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated),
 device_busy: the share of the step the GPU spent in kernels, from
 torch.profiler over two more steps, and top_kernels: the kernels that took
 most of that time. A low share means the GPU waits for the CPU to launch work,
