@@ -221,13 +221,12 @@ class Best:
         print(f"kept the weights of step {self.step} (score {self.score:.3f})", flush=True)
 
 
-def checkpoint_scorer(pipe: StableDiffusionXLPipeline, prompts: int, resolution: int) -> Callable[[], float]:
+def checkpoint_scorer(pipe: StableDiffusionXLPipeline, judge: evaluator.Evaluator, prompts: int, resolution: int) -> Callable[[], float]:
     """A score of the pipe's weights as they are when called: base prompts drawn right (shape and colour), sampled
     as trainer.evaluation samples (20 Euler steps, CFG 5). The pipeline shares the pipe's modules, so it is made once."""
     euler = StableDiffusionXLPipeline(**{**pipe.components, "scheduler": sampling.SAMPLERS["euler"].scheduler.from_config(pipe.scheduler.config)})
     euler.set_progress_bar_config(disable=True)
     scenes = CONCEPTS["base"].scenes(prompts, seed=CHECKPOINT_SEED)
-    judge = evaluator.load()
     return lambda: evaluator.score(judge, evaluation.draw_scenes(euler, scenes, 20, 5.0, resolution), scenes)
 
 
@@ -314,13 +313,14 @@ def main(argv: list[str] | None = None) -> None:
         std = sample_latents(moments[:4096]).std().item()
         pipe.vae.register_to_config(scaling_factor=1 / std)
         print(f"vae done at {time.perf_counter() - start:.0f}s; latent std {std:.3f}", flush=True)
-    ceiling = evaluation.vae_ceiling(pipe.vae, evaluator.load(), CONCEPTS["base"].scenes(args.eval_prompts, seed=CHECKPOINT_SEED), args.resolution)
+    judge = evaluator.load()
+    ceiling = evaluation.vae_ceiling(pipe.vae, judge, CONCEPTS["base"].scenes(args.eval_prompts, seed=CHECKPOINT_SEED), args.resolution)
     log("vae-eval", vae_steps, ceiling=ceiling)
     print(f"true images through the VAE read right (shape and colour): {ceiling:.3f}, the most any UNet can reach", flush=True)
 
     # 2. UNet + text encoders: text-conditioned denoising
     ids = models.token_ids(pipe.tokenizer, captions)[:, 0].to(device)  # one window each
-    score = checkpoint_scorer(pipe, args.eval_prompts, args.resolution) if args.eval_every else None
+    score = checkpoint_scorer(pipe, judge, args.eval_prompts, args.resolution) if args.eval_every else None
     train_unet(pipe, moments, ids, args, device, generator, log, score)
 
     pipe.to("cpu")

@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from trainer import models, pretrain
+from trainer.shapes import evaluator
 
 TINY = ["--resolution", "32", "--images", "32", "--batch", "4", "--vae-batch", "4", "--vae-steps", "3", "--unet-steps", "4", "--workers", "1", "--seed", "1"]
 
@@ -52,7 +53,7 @@ def test_the_vae_ceiling_of_a_perfect_vae_is_the_evaluators_own_accuracy():
 def test_with_eval_every_the_best_scored_weights_are_kept_not_the_last(tmp_path, monkeypatch):
     scores, snapshots = iter([0.2, 0.9, 0.5, 0.4]), []
 
-    def scripted(pipe, prompts, resolution):
+    def scripted(pipe, judge, prompts, resolution):
         def score():
             snapshots.append({k: v.clone() for k, v in pipe.unet.state_dict().items()})
             return next(scores)
@@ -73,5 +74,5 @@ def test_the_checkpoint_score_reads_the_shipped_models_samples():
     from diffusers import StableDiffusionXLPipeline
 
     pipe = StableDiffusionXLPipeline.from_pretrained(models.REPO / "models" / "shapes-xl")
-    score = pretrain.checkpoint_scorer(pipe, 8, 64)()
+    score = pretrain.checkpoint_scorer(pipe, evaluator.load(), 8, 64)()
     assert 0.25 <= score <= 1.0  # the shipped weights draw about 9 in 10 right (PRETRAIN.md); 8 prompts scatter around it
