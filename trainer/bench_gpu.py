@@ -51,7 +51,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import diffusers
 import torch
@@ -214,14 +214,18 @@ def timed(step: Callable[[], None], count: int, device: torch.device) -> float:
 
 def kernel_seconds(step: Callable[[], None], device: torch.device) -> dict[str, float]:
     """Each kernel's (and copy's) own device time in one step, by name, from torch.profiler over two steps. Their sum
-    below the step's wall time means the device waited for the CPU to hand it work (a CPU has no device time: {}).
-    Only the device's own events count: the profiler also credits each kernel's time to the op that launched it,
-    and summing both counts every kernel twice (torch's own table total skips those too)."""
+    below the step's wall time means the device waited for the CPU to hand it work (a CPU has no device time: {})."""
     activity = torch.profiler.ProfilerActivity.CUDA if device.type == "cuda" else torch.profiler.ProfilerActivity.CPU
     with torch.profiler.profile(activities=[activity]) as profiler:
         timed(step, 2, device)
-    on_device = [e for e in profiler.key_averages() if e.device_type != torch.autograd.DeviceType.CPU and not e.is_user_annotation]
-    return {event.key: event.self_device_time_total / 2 / 1e6 for event in on_device if event.self_device_time_total > 0}
+    return device_seconds(profiler.key_averages(), steps=2)
+
+
+def device_seconds(events: Iterable, steps: int) -> dict[str, float]:
+    """Seconds per step of each event the device ran itself. The profiler also credits each kernel's time to the
+    CPU op that launched it; counting those too would count every kernel twice (torch's own table total skips them)."""
+    on_device = [e for e in events if e.device_type != torch.autograd.DeviceType.CPU and not e.is_user_annotation]
+    return {event.key: event.self_device_time_total / steps / 1e6 for event in on_device if event.self_device_time_total > 0}
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The GPU benchmark (npm run bench:gpu) runs its own code on the CPU with --smoke, and counts FLOPs right."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -55,6 +56,17 @@ def test_every_case_is_measured(report, model):
 def test_kernel_seconds_are_device_time_which_a_cpu_has_none_of():
     x = torch.randn(64, 64)
     assert bench_gpu.kernel_seconds(lambda: x @ x, torch.device("cpu")) == {}
+
+
+def test_a_kernel_counts_once_though_its_launching_op_carries_its_time_too():
+    # As torch.profiler's key_averages() reports one GEMM (200 us over two steps): the kernel's own event, and the
+    # CPU op that launched it with the same time as its self device time; and a user annotation spanning both.
+    def event(key, device, micros, annotation=False):
+        return SimpleNamespace(key=key, device_type=device, self_device_time_total=micros, is_user_annotation=annotation)
+
+    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+    events = [event("aten::mm", cpu, 200.0), event("sm90_gemm", cuda, 200.0), event("cudaLaunchKernel", cpu, 0.0), event("step", cuda, 300.0, annotation=True)]
+    assert bench_gpu.device_seconds(events, steps=2) == {"sm90_gemm": pytest.approx(100e-6)}
 
 
 def test_a_run_cut_short_keeps_the_cases_it_measured(tmp_path, monkeypatch):
