@@ -275,7 +275,6 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
     """One training setting's step, timed, its FLOPs counted and its memory measured."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
     try:
         with training_step(base, noise_scheduler, resolution, case, device, smoke) as (step_with, params):
             flops = count_flops(step_with(base.unet))  # also the first warm-up step; compiled, the same work runs
