@@ -22,7 +22,7 @@ STATE_DIR = "state"
 STATE_FILE = "state.pt"
 
 # Fields that may differ between the saved run and the resuming one: where states go, and how fast the same steps run.
-RESUME_FREE = {("training", "resume"), ("training", "save_state_every"), ("training", "torch_compile"), ("training", "dynamo_backend")}
+RESUME_FREE = {("training", "resume"), ("training", "save_state_every"), ("training", "torch_compile"), ("training", "dynamo_backend"), ("training", "dynamo_mode")}
 
 
 def save(run_dir: Path, *, step: int, config: dict, modules: dict, generator: torch.Generator) -> Path:

@@ -28,7 +28,7 @@ from trainer import config as configs
 from trainer import models
 from trainer.batches import batch_indices, mirrored, pixel_batches
 from trainer.buckets import Placement
-from trainer.compiling import training_unet
+from trainer.compiling import release, training_unet
 from trainer.distributed import Processes
 from trainer.events import Events
 from trainer.example import Example
@@ -226,7 +226,7 @@ def train(
     only the main process writes samples, states and the adapter.
     """
     completed = 0  # optimizer steps done
-    adapter = offload = None
+    adapter = offload = training = None
     try:
         cfg = configs.load(config)
         training = cfg.training
@@ -408,6 +408,8 @@ def train(
     except Exception as error:  # the caller is a long-lived worker: report, never crash it
         events.failed(error=str(error) if isinstance(error, configs.ConfigError) else f"{type(error).__name__}: {error}", step=completed or None)
     finally:
+        if training is not None:
+            release(training)
         if adapter is not None:
             adapter.remove()
         if offload is not None:

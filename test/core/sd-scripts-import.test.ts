@@ -151,6 +151,15 @@ describe('sd-scripts import: kohya_ss LoRA types and optimizer arguments', () =>
     expect(preset({ unet_lr: 0.0001, text_encoder_lr: 0 }).method).toMatchObject({ unet_lr: 0.0001, train_text_encoder: false })
   })
 
+  it('dynamo_mode, which kohya_ss hands to accelerate launch too, is named with the field to set; the default is listed quietly', () => {
+    const fast = importText(JSON.stringify({ dynamo_backend: 'inductor', dynamo_mode: 'reduce-overhead' }), 'preset.json')
+    expect(fast.config.training).toMatchObject({ torch_compile: true, dynamo_backend: 'inductor' })
+    expect(fast.notImported.join('\n')).toMatch(/dynamo_mode = "?reduce-overhead"? \(accelerate launch's compile mode, which sd-scripts' arguments cannot carry: set training\.dynamo_mode: reduce-overhead in the cell\)/)
+    for (const preset of [{ dynamo_backend: 'inductor', dynamo_mode: 'default' }, { dynamo_backend: 'no', dynamo_mode: 'reduce-overhead' }]) {
+      expect(importText(JSON.stringify(preset), 'preset.json').notImported.join('\n')).not.toMatch(/dynamo_mode/)
+    }
+  })
+
   it("dynamo_backend, which kohya_ss hands to accelerate launch, compiles the UNet; 'no' is listed quietly", () => {
     expect(preset({ dynamo_backend: 'inductor' }).training).toMatchObject({ torch_compile: true, dynamo_backend: 'inductor' })
     expect(preset({ dynamo_backend: 'aot_eager' }).training).toMatchObject({ torch_compile: true, dynamo_backend: 'aot_eager' })

@@ -173,6 +173,14 @@ describe('sd-scripts export', () => {
     expect(toSdScriptsDatasetToml(c)).toContain('  image_dir = "reg_images/1_reg"\n  is_reg = true\n')
   })
 
+  it("a compile mode goes to accelerate launch, whose compile sd-scripts' --torch_compile asks for", () => {
+    const c = config({ training: { torch_compile: true, dynamo_mode: 'reduce-overhead' } })
+    expect(toSdScriptsCommand(c)).toMatch(/^accelerate launch --num_cpu_threads_per_process 1 --dynamo_mode reduce-overhead sdxl_train_network.py \\\n  .*--torch_compile/ms)
+    expect(toSdScriptsConfigToml(c)).toMatch(/^# sd-scripts: accelerate launch --num_cpu_threads_per_process 1 --dynamo_mode reduce-overhead sdxl_train_network.py --config_file config.toml$/m)
+    expect(toSdScriptsCommand(config({ training: { torch_compile: false, dynamo_mode: 'reduce-overhead' } }))).not.toContain('dynamo_mode')
+    expect(toSdScriptsCommand(config({ training: { torch_compile: true } }))).not.toContain('dynamo_mode')
+  })
+
   it('schedulers sd-scripts lacks go through lr_scheduler_type with the class the trainer uses', () => {
     const command = toSdScriptsCommand(config({ optimizer: { lr: 0.002 }, scheduler: { name: 'rex', min_lr_ratio: 0.5 }, training: { max_steps: 100 } }))
     expect(command).toContain('--lr_scheduler_type pytorch_optimizer.lr_scheduler.rex.REXScheduler')

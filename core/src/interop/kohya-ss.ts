@@ -107,6 +107,11 @@ export function kohyaPresetArgs(preset: Record<string, unknown>): KohyaEntry[] {
     put('torch_compile', true, 'dynamo_backend')
     put('dynamo_backend', String(dynamo).toLowerCase(), 'dynamo_backend')
   }
+  // ... and its dynamo_mode too, which no sd-scripts argument carries: the importer can only name the field.
+  const mode = take('dynamo_mode')
+  const compiles = dynamo !== undefined && dynamo !== 'no' && !isEmpty(dynamo)
+  if (mode !== undefined && (!compiles || mode === 'default' || isEmpty(mode))) entries.push({ skip: 'dynamo_mode', value: mode, reason: compiles ? "torch.compile's default mode" : 'no compiling', inert: true })
+  else if (mode !== undefined) entries.push({ skip: 'dynamo_mode', value: mode, reason: `accelerate launch's compile mode, which sd-scripts' arguments cannot carry: set training.dynamo_mode: ${mode} in the cell` })
 
   const attention = take('xformers')
   if (attention === true || attention === 'xformers') put('xformers', true, 'xformers')

@@ -25,6 +25,13 @@ export function shellQuote(word: string): string {
 
 const isNote = (line: SdScriptsLine): line is { note: string } => 'note' in line
 
+/** `accelerate launch [its options] sdxl_train_network.py`. sd-scripts hands --dynamo_backend to accelerate, whose
+ * compile reads its mode from accelerate launch's --dynamo_mode. */
+function launch({ training }: TrainConfig): string {
+  const mode = training.torch_compile && training.dynamo_mode && training.dynamo_mode !== 'default' ? ` --dynamo_mode ${training.dynamo_mode}` : ''
+  return `accelerate launch --num_cpu_threads_per_process ${training.cpu_threads ?? 1}${mode} sdxl_train_network.py`
+}
+
 /** `accelerate launch sdxl_train_network.py --flag value …`, with a comment above it for each field sd-scripts cannot take. */
 export function toSdScriptsCommand(config: TrainConfig, options: SdScriptsOptions = {}): string {
   const lines = sdScriptsLines(config, options)
@@ -37,13 +44,13 @@ export function toSdScriptsCommand(config: TrainConfig, options: SdScriptsOption
       const values = Array.isArray(value) ? value : [String(value)]
       return [`--${name} ${values.map(shellQuote).join(' ')}`]
     })
-  return [...notes, [`accelerate launch --num_cpu_threads_per_process ${config.training.cpu_threads ?? 1} sdxl_train_network.py`, ...args].join(' \\\n  ')].join('\n') + '\n'
+  return [...notes, [launch(config), ...args].join(' \\\n  ')].join('\n') + '\n'
 }
 
 /** The --config_file TOML: the same arguments as the command line, notes as comments. */
 export function toSdScriptsConfigToml(config: TrainConfig, options: SdScriptsOptions = {}): string {
   const body = sdScriptsLines(config, options).map((l) => (isNote(l) ? `# ${l.note}` : `${l.arg} = ${tomlValue(l.value)}`))
-  return ['# sd-scripts: accelerate launch sdxl_train_network.py --config_file config.toml', ...body].join('\n') + '\n'
+  return [`# sd-scripts: ${launch(config)} --config_file config.toml`, ...body].join('\n') + '\n'
 }
 
 const GENERAL_KEYS = ['caption_extension', 'shuffle_caption', 'keep_tokens', 'caption_dropout_rate', 'caption_tag_dropout_rate', 'flip_aug', 'enable_bucket', 'min_bucket_reso', 'max_bucket_reso', 'bucket_reso_steps']

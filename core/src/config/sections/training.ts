@@ -77,6 +77,13 @@ export const TrainingSection = section('How long, in what chunks and how precise
         "torch.compile's backend, read when torch_compile is on (sd-scripts' --dynamo_backend). inductor generates fused kernels: Triton on a GPU, C++ on a CPU (it needs a C++ compiler there). cudagraphs replays recorded CUDA kernels without fusing them. aot_eager and eager only trace the model, which shows whether it compiles without generating code.",
     }),
   ),
+  dynamo_mode: Type.Optional(
+    Type.Enum(['default', 'reduce-overhead', 'max-autotune'], {
+      default: 'default',
+      description:
+        "inductor's mode, read when torch_compile is on with the inductor backend (torch.compile's mode; accelerate launch's --dynamo_mode). reduce-overhead also records the compiled kernels as CUDA graphs and replays them, so the CPU no longer launches each one. Measured on an H100 for SDXL at batch 8 (bench/README.md): 0.39 s a step against 0.59 s uncompiled, after a 6-minute compile. It needs a CUDA device; each new batch shape (another bucket) is compiled and recorded again. max-autotune also times several kernels for each matrix multiply and keeps the fastest: a much longer compile.",
+    }),
+  ),
   noise_offset: Type.Optional(
     Type.Number({
       minimum: 0,
