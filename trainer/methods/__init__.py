@@ -26,6 +26,7 @@ from trainer.models import placement
 from trainer.methods import block_sizes
 from trainer.methods.dylora import OrderedRankDyLora
 from trainer.methods.kohya_names import file_names
+from trainer.methods.lean_lora import LeanLoCon
 from trainer.methods.metadata import network_metadata
 from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV, EVERYTHING, Targets
 from trainer.registry import Registry
@@ -36,8 +37,10 @@ from trainer.registry import Registry
 # one sd-scripts runs. A user's own LYCORIS_KERNEL_BACKEND still wins.
 os.environ.setdefault("LYCORIS_KERNEL_BACKEND", "torch")
 
-# LyCORIS's table of algorithms is its extension point: our DyLoRA (dylora.py) replaces its broken one, same name, same file format.
+# LyCORIS's table of algorithms is its extension point: our DyLoRA (dylora.py) replaces its broken one, and our
+# LoRA/LoCon (lean_lora.py) its slower forward; same names, same file format.
 network_module_dict["dylora"] = OrderedRankDyLora
+network_module_dict["lora"] = network_module_dict["locon"] = LeanLoCon
 
 
 @dataclass(frozen=True)
