@@ -15,8 +15,8 @@ checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
 kernels as the trainer runs them. For SDXL, batch 8 once more on LyCORIS's
 own choice ("auto": its fused Triton kernels on CUDA), which keeps the
 trainer's pin to the eager path a measured choice (trainer/methods), and with
---compile compiled (training.torch_compile) by inductor and by cudagraphs
-before it (their warmup_seconds include the compile). The report is written
+--compile compiled (training.torch_compile) by inductor in reduce-overhead mode
+and by cudagraphs before it (their warmup_seconds include the compile). The report is written
 after every case, so a run cut short keeps what it measured. Each case
 reports images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
@@ -62,7 +62,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainer import config as configs
-from trainer.compiling import training_unet
+from trainer.compiling import release, training_unet
 from trainer.families import FAMILIES, Family
 from trainer.memory import PeakBytes
 from trainer.methods import METHODS
@@ -100,6 +100,7 @@ class Case:
     lycoris_backend: str = "torch"
     torch_compile: bool = False  # training.torch_compile
     dynamo_backend: str = "inductor"  # training.dynamo_backend, when compiled (a smoke run uses aot_eager)
+    dynamo_mode: str = "default"  # training.dynamo_mode, when compiled by inductor (a smoke run uses default)
 
     def config(self, smoke: bool = False) -> configs.Frozen:
         """The tunebook config a run of this case would have (validated by the same schema)."""
@@ -107,19 +108,24 @@ class Case:
             {
                 "method": {"name": "lora", "rank": 16, "alpha": 16},
                 "optimizer": {"name": self.optimizer, "lr": 1e-4},
-                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing, "torch_compile": self.torch_compile, "dynamo_backend": "aot_eager" if smoke else self.dynamo_backend},
+                "training": {"batch_size": self.batch, "mixed_precision": "bf16", "gradient_checkpointing": self.gradient_checkpointing, "torch_compile": self.torch_compile, **self.compiler(smoke)},
             }
         )
+
+    def compiler(self, smoke: bool) -> dict:
+        """training.dynamo_backend and dynamo_mode: a smoke run traces on any device, with aot_eager in its own mode."""
+        return {"dynamo_backend": "aot_eager", "dynamo_mode": "default"} if smoke else {"dynamo_backend": self.dynamo_backend, "dynamo_mode": self.dynamo_mode}
 
 
 MODELS = {"sdxl": Model("sdxl", 1024, compare=True), "sd15": Model("sd15", 512)}
 LOW_MEMORY = Case(1, gradient_checkpointing=True, optimizer="adamw8bit")  # issue 7's memory goal: at most 8 GB
 CASES = [Case(1), Case(4), Case(8), LOW_MEMORY]
 # batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled, only when asked (--compile),
-# since compiling SDXL's step took 347 s on an H200's host, which would put the whole run past issue 7's 8 minutes:
-# by inductor (fused kernels), and by cudagraphs (the same kernels, replayed without the CPU launching each)
+# since compiling SDXL's step by inductor took 347 s on an H200's host, which would put the whole run past issue 7's
+# 8 minutes: by inductor in reduce-overhead mode (fused kernels, replayed as CUDA graphs, without the CPU launching
+# each), and by cudagraphs (the eager kernels, replayed)
 FUSED = Case(8, lycoris_backend="auto")
-COMPILED = [Case(8, torch_compile=True), Case(8, torch_compile=True, dynamo_backend="cudagraphs")]
+COMPILED = [Case(8, torch_compile=True, dynamo_mode="reduce-overhead"), Case(8, torch_compile=True, dynamo_backend="cudagraphs")]
 
 
 def comparisons(compiled: bool) -> list[Case]:
@@ -222,8 +228,8 @@ def kernel_seconds(step: Callable[[], None], device: torch.device) -> dict[str, 
 
 
 def device_seconds(events: Iterable, steps: int) -> dict[str, float]:
-    """Seconds per step of each event the device ran itself. The profiler also credits each kernel's time to the
-    CPU op that launched it; counting those too would count every kernel twice (torch's own table total skips them)."""
+    """Seconds per step of each event the device ran itself. kernel_seconds profiles the device alone; were the CPU
+    profiled too, each op would carry its kernels' time again, and counting it would count them twice."""
     on_device = [e for e in events if e.device_type != torch.autograd.DeviceType.CPU and not e.is_user_annotation]
     return {event.key: event.self_device_time_total / steps / 1e6 for event in on_device if event.self_device_time_total > 0}
 
@@ -265,6 +271,7 @@ def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: in
 
         yield step_with, params
     finally:
+        release(cfg.training)
         os.environ["LYCORIS_KERNEL_BACKEND"] = pinned
         del optimizer
         if adapter is not None:

@@ -32,12 +32,12 @@ def test_every_case_is_measured(report, model):
     bench = report["models"][model]
     assert bench["attention"] == "sdpa" and bench["latent_size"] == bench["resolution"] // 8
     cases = bench["cases"]
-    comparisons = [(8, False, "adamw", "torch", True, "inductor"), (8, False, "adamw", "torch", True, "cudagraphs"), (8, False, "adamw", "auto", False, "inductor")] if model == "sdxl" else []
-    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"], c["torch_compile"], c["dynamo_backend"]) for c in cases] == [
-        (1, False, "adamw", "torch", False, "inductor"),
-        (4, False, "adamw", "torch", False, "inductor"),
-        (8, False, "adamw", "torch", False, "inductor"),
-        (1, True, "adamw8bit", "torch", False, "inductor"),
+    comparisons = [(8, False, "adamw", "torch", True, "inductor", "reduce-overhead"), (8, False, "adamw", "torch", True, "cudagraphs", "default"), (8, False, "adamw", "auto", False, "inductor", "default")] if model == "sdxl" else []
+    assert [(c["batch"], c["gradient_checkpointing"], c["optimizer"], c["lycoris_backend"], c["torch_compile"], c["dynamo_backend"], c["dynamo_mode"]) for c in cases] == [
+        (1, False, "adamw", "torch", False, "inductor", "default"),
+        (4, False, "adamw", "torch", False, "inductor", "default"),
+        (8, False, "adamw", "torch", False, "inductor", "default"),
+        (1, True, "adamw8bit", "torch", False, "inductor", "default"),
         *comparisons,
     ]
     for c in cases:
