@@ -2,8 +2,8 @@
 
 LyCORIS scales the update where it is largest, on the layer's output: up(down(x)) * (alpha/rank) * scalar, two
 multiplies over the whole activation, each with its twin in backward; the second, by a 0-dim tensor, runs on
-CUDA's slow broadcast path. On an H100 (bench/README.md) those multiplies took about 18% of an SDXL batch-8 LoRA
-step. Here the scale goes on the up matrix instead, a few thousand numbers, and under autocast the input is cast
+CUDA's slow broadcast path. On an H100 (bench/README.md) those multiplies took 18% of the GPU's time in an SDXL
+batch-8 LoRA step. Here the scale goes on the up matrix instead, a few thousand numbers, and under autocast the input is cast
 to the compute dtype once, not once for the layer and again for the adapter.
 """
 
