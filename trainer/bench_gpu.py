@@ -11,13 +11,12 @@ PyTorch's scaled_dot_product_attention (diffusers' default processor, which
 nothing in the trainer replaces; the report checks it).
 
 For each model: batch 1, 4 and 8 with AdamW, then batch 1 with gradient
-checkpointing and AdamW8bit (the low-memory setting), all on LyCORIS's eager
-kernels as the trainer runs them. For SDXL, batch 8 once more on LyCORIS's
-own choice ("auto": its fused Triton kernels on CUDA), which keeps the
-trainer's pin to the eager path a measured choice (trainer/methods), and with
---compile compiled (training.torch_compile) by inductor in reduce-overhead mode
-and by cudagraphs before it (their warmup_seconds include the compile). The report is written
-after every case, so a run cut short keeps what it measured. Each case
+checkpointing and AdamW8bit (the low-memory setting), all uncompiled, with the
+trainer's own LoRA forward (trainer/methods/lean_lora.py). With --compile, SDXL's
+batch 8 once more compiled (training.torch_compile) by inductor in
+reduce-overhead mode and by cudagraphs (their warmup_seconds include the
+compile). The report is written after every case, so a run cut short keeps
+what it measured. Each case
 reports images/s, the FLOPs of one step (forward + backward, counted by
 torch.utils.flop_counter from the ops that ran), MFU (those FLOPs per second
 over the card's dense bf16 peak), peak VRAM (torch.cuda.max_memory_allocated),
@@ -42,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import re
 import sys
@@ -88,7 +86,7 @@ PEAK_BF16_FLOPS = [
 class Model:
     folder: str  # under models/configs: the UNet config and the noise schedule
     resolution: int  # pixels; latents are 1/8 of it
-    compare: bool = False  # also run comparisons() (issue 7's goals are SDXL's; they take minutes of compiling and tuning)
+    compare: bool = False  # also run COMPILED with --compile (issue 7's goals are SDXL's; each takes minutes of compiling)
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,6 @@ class Case:
     batch: int
     gradient_checkpointing: bool = False
     optimizer: str = "adamw"
-    # LyCORIS's kernels: "torch" (eager, what the trainer pins) or "auto" (its fused Triton kernels on CUDA)
-    lycoris_backend: str = "torch"
     torch_compile: bool = False  # training.torch_compile
     dynamo_backend: str = "inductor"  # training.dynamo_backend, when compiled (a smoke run uses aot_eager)
     dynamo_mode: str = "default"  # training.dynamo_mode, when compiled by inductor (a smoke run uses default)
@@ -120,16 +116,10 @@ class Case:
 MODELS = {"sdxl": Model("sdxl", 1024, compare=True), "sd15": Model("sd15", 512)}
 LOW_MEMORY = Case(1, gradient_checkpointing=True, optimizer="adamw8bit")  # issue 7's memory goal: at most 8 GB
 CASES = [Case(1), Case(4), Case(8), LOW_MEMORY]
-# batch 8 again, each with one thing changed: LyCORIS's fused kernels; the step compiled, only when asked (--compile),
-# since compiling SDXL's step by inductor took 347 s on an H200's host, which would put the whole run past issue 7's
-# 8 minutes: by inductor in reduce-overhead mode (fused kernels, replayed as CUDA graphs, without the CPU launching
-# each), and by cudagraphs (the eager kernels, replayed)
-FUSED = Case(8, lycoris_backend="auto")
+# batch 8 again, compiled, only when asked (--compile), since compiling SDXL's step by inductor took 359 s on an H100's
+# host, which would put the whole run past issue 7's 8 minutes: by inductor in reduce-overhead mode (fused kernels,
+# replayed as CUDA graphs, without the CPU launching each), and by cudagraphs (the eager kernels, replayed)
 COMPILED = [Case(8, torch_compile=True, dynamo_mode="reduce-overhead"), Case(8, torch_compile=True, dynamo_backend="cudagraphs")]
-
-
-def comparisons(compiled: bool) -> list[Case]:
-    return COMPILED * compiled + [FUSED]
 
 
 # --smoke: the same architectures shrunk to a few channels, at 128 px (16x16 latents).
@@ -246,7 +236,6 @@ def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: in
     else:
         unet.disable_gradient_checkpointing()
     adapter = optimizer = None
-    pinned, os.environ["LYCORIS_KERNEL_BACKEND"] = os.environ["LYCORIS_KERNEL_BACKEND"], case.lycoris_backend
     try:
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
         precision = Precision(cfg.training.mixed_precision, device)
@@ -272,7 +261,6 @@ def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: in
         yield step_with, params
     finally:
         release(cfg.training)
-        os.environ["LYCORIS_KERNEL_BACKEND"] = pinned
         del optimizer
         if adapter is not None:
             adapter.remove()
@@ -324,7 +312,7 @@ def bench_model(name: str, report: dict, save: Callable[[], None], device: torch
         "attention": "sdpa" if uses_sdpa(unet) else "other",
         "cases": [],
     }
-    for case in CASES + comparisons(compiled) * model.compare:
+    for case in CASES + COMPILED * (compiled and model.compare):
         print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
         report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak, smoke))
         print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
@@ -389,7 +377,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="folder for gpu-<card>.json")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--steps", type=int, help="timed steps per case (default 10; smoke 2)")
-    parser.add_argument("--compile", action="store_true", help="also time SDXL's batch-8 step compiled (its compile takes about 6 minutes more)")
+    parser.add_argument("--compile", action="store_true", help="also time SDXL's batch-8 step compiled, in reduce-overhead mode and by cudagraphs (inductor's compile alone took 6 minutes on an H100's host)")
     parser.add_argument("--peak-flops", type=float, help="the card's dense bf16 peak, where the table lacks it")
     args = parser.parse_args(argv)
 

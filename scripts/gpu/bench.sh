@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench:gpu: LoRA training speed, MFU and peak VRAM of full-size SDXL and SD1.5 on this machine's GPU
-# (trainer/bench_gpu.py; random weights from models/configs, nothing downloaded). About 6 minutes on an H200 (2026-11-26); --compile adds about 6 more.
+# (trainer/bench_gpu.py; random weights from models/configs, nothing downloaded). About 3 minutes on an H100 (2026-11-27: SDXL's batch-8
+# and low-memory cases took 67 s with the UNet's build, SD1.5's four 39 s); --compile adds SDXL compiled twice (inductor's compile alone took 359 s).
 #   scripts/gpu/bench.sh [OUT_DIR [OPTIONS of python -m trainer.bench_gpu]]   report: OUT_DIR/gpu-<card>.json (default bench/results)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

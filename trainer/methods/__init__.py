@@ -34,7 +34,8 @@ from trainer.registry import Registry
 # LyCORIS 4 runs its modules through fused Triton kernels on CUDA unless told otherwise. On an H200 (npm run bench:gpu,
 # bench/results/gpu-nvidia-h200*.json) an SDXL LoRA step on that path took 1.6x as long as on the eager path at batch 1
 # and 8, and a third more memory, since the fused kernels run outside autocast, in float32. The eager path is also the
-# one sd-scripts runs. A user's own LYCORIS_KERNEL_BACKEND still wins.
+# one sd-scripts runs. A user's own LYCORIS_KERNEL_BACKEND still wins. (LoRA and LoCon now take tunebook's own forward,
+# lean_lora.py, except with rank dropout or Tucker; the pin holds for those and the other algorithms.)
 os.environ.setdefault("LYCORIS_KERNEL_BACKEND", "torch")
 
 # LyCORIS's table of algorithms is its extension point: our DyLoRA (dylora.py) replaces its broken one, and our

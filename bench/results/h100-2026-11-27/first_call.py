@@ -1,4 +1,4 @@
-"""The first of this session's two calls on an H100 (2026-11-27), as run: `PYTHONPATH=. python first_call.py OUT`
+"""The first of this session's two calls on an H100 (2026-11-27), as run (driving trainer/bench_gpu.py as of commit 96c1d8f): `PYTHONPATH=. python first_call.py OUT`
 with the packages of scripts/gpu/python.sh. It ran before trainer/methods/lean_lora.py existed, on LyCORIS's own LoRA
 forward (second_call.py shows how to pick it again). Most wanted first (the report is saved after every case): SDXL batch 8 eager and the
 low-memory case, SD1.5's four cases, then SDXL batch 8 compiled (reduce-overhead, then cudagraphs).

@@ -1,4 +1,4 @@
-"""The second call on an H100 (2026-11-27, a fresh machine), as run: `PYTHONPATH=. python second_call.py OUT`.
+"""The second call on an H100 (2026-11-27, a fresh machine), as run (driving trainer/bench_gpu.py as of commit 96c1d8f): `PYTHONPATH=. python second_call.py OUT`.
 SDXL batch 8 with LyCORIS's own LoRA forward, then with tunebook's (trainer/methods/lean_lora.py), then the low-memory
 case (here: lycoris-forward-sdxl.json, lean-forward-sdxl.json)."""
 import sys
