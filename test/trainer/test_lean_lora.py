@@ -5,6 +5,7 @@ import pytest
 import torch
 from lycoris.modules.locon import LoConModule
 
+from trainer import config as configs
 from trainer.methods import METHODS, LeanLoCon
 
 LAYERS = {
@@ -66,8 +67,6 @@ def test_the_dropouts_keep_their_meaning():
 
 
 def test_lora_and_locon_run_on_it_and_save_lycoris_keys(base):
-    from trainer import config as configs
-
     for name in ("lora", "locon"):
         adapter = METHODS[name].create(base, configs.load({"method": {"name": name}}).method)
         try:

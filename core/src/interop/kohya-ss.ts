@@ -102,14 +102,13 @@ export function kohyaPresetArgs(preset: Record<string, unknown>): KohyaEntry[] {
 
   // kohya_ss hands dynamo_backend to accelerate launch, which compiles the UNet with it: sd-scripts' --torch_compile.
   const dynamo = take('dynamo_backend')
-  if (dynamo === 'no' || isEmpty(dynamo)) entries.push({ skip: 'dynamo_backend', value: dynamo, reason: 'no compiling', inert: true })
-  else if (dynamo !== undefined) {
+  const compiles = dynamo !== undefined && dynamo !== 'no' && !isEmpty(dynamo)
+  if (compiles) {
     put('torch_compile', true, 'dynamo_backend')
     put('dynamo_backend', String(dynamo).toLowerCase(), 'dynamo_backend')
-  }
+  } else if (dynamo !== undefined) entries.push({ skip: 'dynamo_backend', value: dynamo, reason: 'no compiling', inert: true })
   // ... and its dynamo_mode too, which no sd-scripts argument carries: the importer can only name the field.
   const mode = take('dynamo_mode')
-  const compiles = dynamo !== undefined && dynamo !== 'no' && !isEmpty(dynamo)
   if (mode !== undefined && (!compiles || mode === 'default' || isEmpty(mode))) entries.push({ skip: 'dynamo_mode', value: mode, reason: compiles ? "torch.compile's default mode" : 'no compiling', inert: true })
   else if (mode !== undefined) entries.push({ skip: 'dynamo_mode', value: mode, reason: `accelerate launch's compile mode, which sd-scripts' arguments cannot carry: set training.dynamo_mode: ${mode} in the cell` })
 
