@@ -22,7 +22,7 @@ class Source:
 
 
 def drawn(data) -> list[Example]:
-    return [Example.drawn(image, caption) for image, caption in CONCEPTS[data.concept].generate(data.images, data.seed, data.resolution)]
+    return [Example.drawn(image, caption) for image, caption in CONCEPTS[data.concept].generate(data.images, data.seed, data.resolution, data.draw)]
 
 
 DATASETS: Registry[Source] = Registry(
@@ -38,7 +38,7 @@ def regularization(data) -> list[Example]:
     """data.reg_images base shapes drawn (source shapes), then data.reg_path's images, checked like the dataset's."""
     if data.reg_images and data.source != "shapes":
         raise ConfigError(f"data.reg_images: draws base shapes for data.source shapes, and data.source is '{data.source}'; put your regularization images in data.reg_path")
-    found = [Example.drawn(image, caption) for image, caption in CONCEPTS["base"].generate(data.reg_images, data.seed + REG_SEED, data.resolution)] if data.reg_images else []
+    found = [Example.drawn(image, caption) for image, caption in CONCEPTS["base"].generate(data.reg_images, data.seed + REG_SEED, data.resolution, data.draw)] if data.reg_images else []
     return found + (image_folder.scan(data.reg_path, field="data.reg_path") if data.reg_path else [])
 
 

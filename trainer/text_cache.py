@@ -32,6 +32,7 @@ def mode(cfg) -> str:
         ("data.shuffle_caption", "a shuffled caption is new every step") if cfg.data.shuffle_caption
         else ("data.caption_tag_dropout", "a caption with tags dropped is new every step") if cfg.data.caption_tag_dropout
         else ("method.train_text_encoder", "trained text encoders change every step") if cfg.method.train_text_encoder
+        else ("method.embedding_words", "trained word embeddings change their captions' outputs every step") if cfg.method.embedding_words
         else None
     )
     if configured == "auto":

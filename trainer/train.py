@@ -163,7 +163,7 @@ def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Froz
     and data.caption_dropout. Cached (training.cache_text_encoder_outputs),
     every caption the run can draw is encoded before training and looked up;
     off, each batch is encoded as it comes, with gradients when the text
-    encoders train (method.train_text_encoder).
+    encoders or word embeddings train (method.train_text_encoder, embedding_words).
     """
     options, seed, batches = captions.CaptionOptions.of_config(cfg.data), cfg.training.seed, itertools.count(first_batch)
 
@@ -175,7 +175,7 @@ def prompt_encoder(base: models.BaseModel, data: TrainingData, cfg: configs.Froz
     if mode == "off":
 
         def encode(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-            with torch.set_grad_enabled(cfg.method.train_text_encoder):
+            with torch.set_grad_enabled(cfg.method.train_text_encoder or bool(cfg.method.embedding_words)):
                 return models.encode_prompts(base, captions_of(idx), cfg.training.clip_skip, cfg.training.max_token_length)
 
         return encode
@@ -248,8 +248,11 @@ def train(
             base.unet.enable_gradient_checkpointing()
         else:
             base.unet.disable_gradient_checkpointing()
-        # 3. method: the trainable adapter on the UNet (and the text encoders, if they train)
+        # 3. method: the trainable adapter on the UNet (and the text encoders, if they train; and the words of
+        #    method.embedding_words, whose vectors the text encoders then read)
         adapter = METHODS[cfg.method.name].create(base, cfg.method)
+        if adapter.embeddings:
+            adapter.embeddings.check_used(data.captions)
         predict = training_unet(base.unet, training, device)  # the UNet as the loop calls it: compiled, if training.torch_compile
         if training.scale_weight_norms is not None:
             adapter.check_max_norm()

@@ -38,6 +38,7 @@ const configs: [string, object][] = [
   ['regularization folder', { data: { source: 'folder', path: '/data/set', reg_path: '/data/reg', prior_loss_weight: 0.5 } }],
   ['drawn regularization shapes', { data: { source: 'shapes', reg_images: 8, prior_loss_weight: 0.5 } }],
   ['dropouts', { method: { name: 'lora', dropout: 0.1, rank_dropout: 0.2, module_dropout: 0.05 } }],
+  ['word embeddings', { method: { name: 'lora', embedding_words: ['star'], embedding_lr: 0.003 } }],
 ]
 
 describe('sd-scripts export', () => {
@@ -129,9 +130,10 @@ describe('sd-scripts export', () => {
   })
 
   it('says what it cannot map instead of dropping it', () => {
-    const c = config({ data: { source: 'shapes', concept: 'star' }, scheduler: { name: 'warmup_stable_decay', decay_type: 'cosine' }, eval: { every: 5 } })
+    const c = config({ data: { source: 'shapes', concept: 'star', draw: 'even' }, method: { embedding_words: ['star'] }, scheduler: { name: 'warmup_stable_decay', decay_type: 'cosine' }, eval: { every: 5 } })
     const command = toSdScriptsCommand(c)
-    expect(command).toMatch(/^# data.source: shapes \(concept star/m)
+    expect(command).toMatch(/^# data.source: shapes \(concept star, 20 images, seed 0, draw even\)/m)
+    expect(command).toMatch(/^# method.embedding_words: \[star\] train beside the adapter here; sd-scripts' network training trains no word embeddings/m)
     expect(command).toMatch(/^# scheduler.decay_type: cosine/m)
     expect(command).toMatch(/^# eval: /m)
     // Comments come before the command: a comment inside a continued line would end it.

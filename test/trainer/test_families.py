@@ -240,6 +240,24 @@ def test_lora_trains_saves_kohya_names_and_reloads(family, folders, tmp_path):
         adapter.remove()
 
 
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_word_embeddings_are_bundled_as_a1111_reads_them_and_load_back(family, folders, tmp_path):
+    recorder = run(folders[family], tmp_path, embedding_words=["background"], embedding_lr=0.05)
+    keys, _ = read(tmp_path / ADAPTER_FILE)
+    bundled = sorted(key.removeprefix("bundle_emb.background.") for key in keys if key.startswith("bundle_emb."))
+    assert bundled == (["clip_g", "clip_l"] if family == "sdxl" else ["string_to_param.*"])
+    fresh = models.load(str(folders[family]), torch.device("cpu"))
+    with torch.no_grad():
+        frozen = models.encode_prompts(fresh, PROMPT)[0]
+        adapter = load_adapter(tmp_path / ADAPTER_FILE, fresh)
+        try:
+            assert not torch.allclose(recorder.trained_text, frozen)
+            torch.testing.assert_close(models.encode_prompts(fresh, PROMPT)[0], recorder.trained_text)
+        finally:
+            adapter.remove()
+        torch.testing.assert_close(models.encode_prompts(fresh, PROMPT)[0], frozen)
+
+
 def test_diffusers_loads_an_sd15_lora_to_the_same_output(folders, tmp_path):
     """StableDiffusionPipeline.load_lora_weights, as a client of kohya's SD1 names (diffusers module paths, lora_te_), applies it as we trained it."""
     recorder = run(folders["sd15"], tmp_path, train_text_encoder=True)

@@ -28,6 +28,7 @@ from trainer.methods.dylora import OrderedRankDyLora
 from trainer.methods.kohya_names import file_names
 from trainer.methods.lean_lora import LeanLoCon
 from trainer.methods.metadata import network_metadata
+from trainer.methods.word_embeddings import WordEmbeddings
 from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV, EVERYTHING, Targets
 from trainer.registry import Registry
 
@@ -92,6 +93,8 @@ class Method:
         config = Frozen({**config.to_dict(), "block_size": config.block_size or self.block_size})
         if config.text_encoder_lr is not None and not config.train_text_encoder:
             raise ConfigError("method.text_encoder_lr: set, but method.train_text_encoder is false, so the text encoders are frozen and have no learning rate")
+        if config.embedding_lr is not None and not config.embedding_words:
+            raise ConfigError("method.embedding_lr: set, but method.embedding_words is empty, so no embedding trains")
         check_readers(config)
         parts = components(base, config.train_text_encoder)
         self.check(config, {w for part in parts for w in self.targets.widths(part.model, part.group)})
@@ -121,7 +124,7 @@ class Method:
             if device.type != "cpu":  # LyCORIS builds its layers on the CPU, whatever the model's device
                 network.to(device)
             networks.append((part, network))
-        return Adapter(self, config, networks)
+        return Adapter(self, config, networks, WordEmbeddings(base, tuple(config.embedding_words)) if config.embedding_words else None)
 
 
 # training.save_precision -> the saved file's dtype
@@ -129,18 +132,21 @@ SAVE_DTYPES = {"float": torch.float32, "fp16": torch.float16, "bf16": torch.bflo
 
 
 class Adapter:
-    """The LyCORIS networks a method put on the base model, trained together and saved as one file."""
+    """The LyCORIS networks a method put on the base model, and the word embeddings trained with them (pivotal
+    tuning), trained together and saved as one file."""
 
-    def __init__(self, method: Method, config: Frozen, networks: list[tuple[Component, LycorisNetwork]]):
+    def __init__(self, method: Method, config: Frozen, networks: list[tuple[Component, LycorisNetwork]], embeddings: WordEmbeddings | None = None):
         self.method = method
         self.config = config
         self.networks = networks
+        self.embeddings = embeddings
         self.devices = [(part.model, placement(part.model)[0]) for part, _ in networks]
         self.train()
 
     def param_groups(self, lr: float) -> list[dict]:
         """The optimizer's param groups: {"name", "params", "lr"} for the UNet and (if trained) the text encoders;
-        with LoRA+ (method.loraplus_lr_ratio) each is followed by its up matrices ("unet, LoRA+ up") at ratio x its LR."""
+        with LoRA+ (method.loraplus_lr_ratio) each is followed by its up matrices ("unet, LoRA+ up") at ratio x its LR;
+        with method.embedding_words, their vectors last ("embeddings"), never weight-decayed: decay would pull a word toward zero, not toward its old meaning."""
         lrs = {"unet": self.config.unet_lr, "text_encoder": self.config.text_encoder_lr}
         ratio = self.config.loraplus_lr_ratio
         groups: dict[str, dict] = {}
@@ -150,10 +156,12 @@ class Adapter:
                 up = ratio is not None and "lora_up" in name
                 key = f"{part.group}, LoRA+ up" if up else part.group
                 groups.setdefault(key, {"name": key, "params": [], "lr": group_lr * ratio if up else group_lr})["params"].append(param)
+        if self.embeddings:
+            groups["embeddings"] = {"name": "embeddings", "params": list(self.embeddings.parameters()), "lr": self.config.embedding_lr or lr, "weight_decay": 0.0}
         return list(groups.values())
 
     def parameters(self) -> list[torch.nn.Parameter]:
-        return [p for _, network in self.networks for p in network.parameters()]
+        return [p for _, network in self.networks for p in network.parameters()] + (list(self.embeddings.parameters()) if self.embeddings else [])
 
     def eval(self) -> None:
         """Training-time randomness off (dropouts, DyLoRA's rank sampling): the adapter computes what its file holds."""
@@ -192,9 +200,13 @@ class Adapter:
             for key, value in network.state_dict().items():
                 module, _, tensor = key.partition(".")
                 out[f"{part.names[module]}.{tensor}"] = value.detach().to("cpu", torch.float32).contiguous()
+        if self.embeddings:
+            out.update({key: value.detach().to("cpu", torch.float32).contiguous() for key, value in self.embeddings.bundle().items()})
         return out
 
     def load_state_dict(self, weights: dict[str, torch.Tensor]) -> None:
+        if self.embeddings:
+            self.embeddings.load_bundle(weights)
         for part, network in self.networks:
             paths = {kohya: lycoris for lycoris, kohya in part.names.items()}
             mine = {f"{paths[k.partition('.')[0]]}.{k.partition('.')[2]}": v for k, v in weights.items() if k.startswith(part.prefix + "_")}
@@ -234,6 +246,8 @@ class Adapter:
         """Unwrap the base model's layers: the (cached) base model is as it was, frozen, on its device."""
         for _, network in self.networks:
             network.restore()
+        if self.embeddings:
+            self.embeddings.remove()
         # LyCORIS's full fine-tuning hands back each weight as a new, trainable, CPU Parameter.
         for model, device in self.devices:
             model.requires_grad_(False)

@@ -104,7 +104,7 @@ def run_metadata(cfg: Frozen, base, param_groups: list[dict], steps: int, second
         "ss_caption_dropout_rate": str(data.caption_dropout),
         "ss_caption_tag_dropout_rate": str(data.caption_tag_dropout),
         "ss_flip_aug": str(data.flip_aug),
-        "ss_datasets": json.dumps([{"source": data.source, "concept": data.concept, "path": data.path, "images": data.images, "seed": data.seed, "resolution": data.resolution, "reg_path": data.reg_path, "reg_images": data.reg_images}]),
+        "ss_datasets": json.dumps([{"source": data.source, "concept": data.concept, "path": data.path, "images": data.images, "seed": data.seed, "draw": data.draw, "resolution": data.resolution, "reg_path": data.reg_path, "reg_images": data.reg_images}]),
         "ss_training_time_seconds": f"{seconds:.1f}",
         "ss_training_finished_at": str(time.time()),
     }

@@ -152,28 +152,34 @@ def draw(scene: Scene, resolution: int) -> Image.Image:
 # ---- a dataset --------------------------------------------------------------
 
 
-def scenes(count: int, seed: int, shapes=BASE_SHAPES, textures=BASE_TEXTURES) -> list[Scene]:
-    """`count` random scenes drawn from `seed` (colours and backgrounds never coincide: their palettes are disjoint)."""
+def _dealt(rng: random.Random, values, count: int) -> list:
+    """`count` values dealt from a shuffled deck of `values`, reshuffled whenever it runs out: each value as often as count allows."""
+    out: list = []
+    while len(out) < count:
+        deck = list(values)
+        rng.shuffle(deck)
+        out += deck
+    return out[:count]
+
+
+def scenes(count: int, seed: int, shapes=BASE_SHAPES, textures=BASE_TEXTURES, draw: str = "random") -> list[Scene]:
+    """`count` scenes drawn from `seed` (colours and backgrounds never coincide: their palettes are disjoint).
+
+    random: every attribute of every scene picked independently, so 20 scenes may hold no yellow and eight reds.
+    even: every attribute dealt from its own deck, as a curated dataset varies everything but its subject evenly.
+    """
     rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        out.append(
-            Scene(
-                shape=rng.choice(shapes),
-                color=rng.choice(sorted(COLORS)),
-                size=rng.choice(sorted(SIZES)),
-                position=rng.choice(list(POSITIONS)),
-                background=rng.choice(sorted(BACKGROUNDS)),
-                texture=rng.choice(textures),
-            )
-        )
-    return out
+    columns = {"shape": shapes, "color": sorted(COLORS), "size": sorted(SIZES), "position": list(POSITIONS), "background": sorted(BACKGROUNDS), "texture": textures}
+    if draw == "even":
+        dealt = {name: _dealt(rng, values, count) for name, values in columns.items()}
+        return [Scene(**{name: values[i] for name, values in dealt.items()}) for i in range(count)]
+    return [Scene(**{name: rng.choice(values) for name, values in columns.items()}) for _ in range(count)]
 
 
-def generate(count: int, seed: int, resolution: int = 64, shapes=BASE_SHAPES, textures=BASE_TEXTURES) -> list[tuple[Image.Image, str]]:
-    """`count` (image, caption) pairs, deterministic from `seed`.
+def generate(count: int, seed: int, resolution: int = 64, shapes=BASE_SHAPES, textures=BASE_TEXTURES, draw_scenes: str = "random") -> list[tuple[Image.Image, str]]:
+    """`count` (image, caption) pairs, deterministic from `seed` (and `draw_scenes`: random or even, as `scenes` draws them).
 
     By default only the base concepts appear; pass e.g. shapes=("star",) to
     draw a held-out concept.
     """
-    return [(draw(scene, resolution), scene.caption) for scene in scenes(count, seed, shapes, textures)]
+    return [(draw(scene, resolution), scene.caption) for scene in scenes(count, seed, shapes, textures, draw_scenes)]

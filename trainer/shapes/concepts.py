@@ -27,8 +27,8 @@ class Concept:
     def scenes(self, count: int, seed: int) -> list[shapes.Scene]:
         return shapes.scenes(count, seed, self.shapes, self.textures)
 
-    def generate(self, count: int, seed: int, resolution: int) -> list[tuple[Image.Image, str]]:
-        return shapes.generate(count, seed, resolution, self.shapes, self.textures)
+    def generate(self, count: int, seed: int, resolution: int, draw: str = "random") -> list[tuple[Image.Image, str]]:
+        return shapes.generate(count, seed, resolution, self.shapes, self.textures, draw)
 
 
 CONCEPTS: Registry[Concept] = Registry(

@@ -158,6 +158,8 @@ const methodRow: Row = {
     if (method.name === 'lora' && method.dropout)
       lines.push(note("method.dropout: sd-scripts' networks.lora drops the update's r hidden features, tunebook's LoRA (LyCORIS) its outputs; both are dropout on the adapter's path, at the same rate"))
     if (method.name === 'lora') lines.push(note("method lora: sd-scripts' networks.lora also wraps each transformer's proj_in/proj_out, which tunebook's LoRA leaves alone; its file is slightly larger"))
+    if (method.embedding_words.length)
+      lines.push(note(`method.embedding_words: [${method.embedding_words.join(', ')}] train beside the adapter here; sd-scripts' network training trains no word embeddings, so there the adapter learns the concept alone`))
     return lines
   },
   read(r) {
@@ -461,7 +463,7 @@ const dataRow: Row = {
     else
       lines.push(
         arg('train_data_dir', options.trainDataDir ?? 'train_images'),
-        note(`data.source: shapes (concept ${data.concept}, ${data.images} images, seed ${data.seed}) is drawn by tunebook; sd-scripts needs the images on disk in <repeats>_<name> folders`),
+        note(`data.source: shapes (concept ${data.concept}, ${data.images} images, seed ${data.seed}, draw ${data.draw}) is drawn by tunebook; sd-scripts needs the images on disk in <repeats>_<name> folders`),
       )
     return [...lines, arg('caption_extension', '.txt'), arg('resolution', `${data.resolution},${data.resolution}`)]
   },

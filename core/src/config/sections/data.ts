@@ -54,6 +54,13 @@ export const DataSection = section('Where the training images and captions come 
   seed: Type.Optional(
     Type.Integer({ minimum: 0, default: 0, description: 'With source shapes: seed of the image generator; the same seed draws the same dataset.' }),
   ),
+  draw: Type.Optional(
+    Type.Enum(['random', 'even'], {
+      default: 'random',
+      description:
+        'With source shapes: how each image\u2019s colour, size, position and background (and the base shapes\u2019 shape and texture) are picked, for the dataset and data.reg_images alike. random: each independently, so 20 images may hold eight red ones and no yellow, and the adapter learns that skew with its concept. even: each dealt from its own shuffled deck, so every value comes up as often as the count allows, as in a dataset curated to vary everything but its subject.',
+    }),
+  ),
   reg_path: Type.Optional(
     Type.String({
       default: '',

@@ -183,6 +183,18 @@ export const MethodSection = section('The adapter that is trained on top of the 
         'Also train both text encoders with the same method (keys lora_te1_ and lora_te2_), as kohya does unless told --network_train_unet_only. Helps a new word bind to a concept, but overfits faster; for SDXL the community usually trains the UNet only. Prompts are then encoded every step instead of once.',
     }),
   ),
+  embedding_words: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, pattern: '^\\S+$' }), {
+      default: [],
+      maxItems: 8,
+      description:
+        'Pivotal tuning: caption words whose input embedding (the vector the word\u2019s token enters each text encoder with, what textual inversion trains) trains beside the adapter, e.g. [star]. The concept gets conditioning of its own instead of sharing its neighbours\u2019, and since no other text-encoder weight changes, a prompt without the word is encoded exactly as before. Each must be one word of one token that some caption holds. Prompts are then encoded every step. The adapter file carries the vectors as bundled embeddings (bundle_emb.<word>), which AUTOMATIC1111 and Forge load with the LoRA; ComfyUI and sd-scripts\u2019 LoRA loaders skip them. Used by every method.',
+    }),
+  ),
+  embedding_lr: nullable(
+    Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+    'Learning rate of the embedding_words\u2019 vectors. Textual inversion uses about 5e-3 with AdamW; since an embedding is a few numbers that every use of its word reads, a rate far above the adapter\u2019s moves the word off where the text encoders can read it. null uses optimizer.lr.',
+  ),
   start_from: nullable(
     Type.String({ minLength: 1 }),
     'Start from a trained adapter instead of from zero (network_weights in sd-scripts): a run id (its runs/<id>/adapter.safetensors) or a path to a kohya-format .safetensors of this method, e.g. to train an earlier LoRA further on new images. Its shapes must match rank, alpha and the method\u2019s other settings; layers it lacks start from zero, and tensors this method has no place for (sd-scripts\u2019 LoRA also wraps proj_in/proj_out) are left out; the finished run says how many. Unlike training.resume, the optimizer and schedule start fresh. null: from zero.',
