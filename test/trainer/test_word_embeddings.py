@@ -78,3 +78,13 @@ def test_trained_words_encode_every_step_and_a_cache_is_refused_naming_the_field
     assert text_cache.mode(configs.load({"method": {"embedding_words": ["star"]}})) == "off"
     with pytest.raises(ConfigError, match=r"training.cache_text_encoder_outputs: 'memory' with method.embedding_words"):
         text_cache.mode(configs.load({"method": {"embedding_words": ["star"]}, "training": {"cache_text_encoder_outputs": "memory"}}))
+
+
+def test_a_word_counts_as_used_wherever_the_tokenizer_finds_it(base):
+    embeddings = WordEmbeddings(base, ("star",))
+    try:
+        embeddings.check_used(["red, star, white background"])  # a tag list: "star," is the word
+        with pytest.raises(ConfigError, match=r"no caption of the dataset has the word 'star'"):
+            embeddings.check_used(["a red circle", "stars"])
+    finally:
+        embeddings.remove()

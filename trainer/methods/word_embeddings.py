@@ -44,6 +44,7 @@ class WordEmbeddings(torch.nn.Module):
         self.vectors = torch.nn.ParameterList()  # per text encoder: (W, D_i)
         self.tokens: list[torch.Tensor] = []  # per text encoder: (W,) token ids
         self.hooks = []
+        self.tokenizer = base.text_encoders[0][0]
         for tokenizer, encoder in base.text_encoders:
             table = encoder.get_input_embeddings()
             tokens = torch.tensor([token_of(tokenizer, word, i) for i, word in enumerate(words)], device=table.weight.device)
@@ -63,9 +64,11 @@ class WordEmbeddings(torch.nn.Module):
         return replace
 
     def check_used(self, captions: list[str]) -> None:
-        """A word no caption has would never train: refused before training starts."""
-        for index, word in enumerate(self.words):
-            if not any(word in caption.split() for caption in captions):
+        """A word no caption has would never train: refused before training starts. Read as the first text encoder
+        reads the captions, so "star," in a tag list counts."""
+        seen = set().union(*(self.tokenizer(caption).input_ids for caption in set(captions)))
+        for index, (word, token) in enumerate(zip(self.words, self.tokens[0].tolist())):
+            if token not in seen:
                 raise ConfigError(f"method.embedding_words[{index}]: no caption of the dataset has the word '{word}', so its embedding would never train")
 
     def bundle(self) -> dict[str, torch.Tensor]:
