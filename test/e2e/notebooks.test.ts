@@ -52,7 +52,7 @@ it('saves a copy of the welcome lesson, keeps prose and config edits across a re
   expect(await page.locator('[data-testid="prose"] .katex').count()).toBeGreaterThan(0)
 
   // Train cell: completion offers the schema's fields; the edit is kept.
-  await page.locator('[data-testid="train-cell"] .cm-line', { hasText: 'images:' }).click()
+  await page.locator('[data-testid="train-cell"] .cm-line', { hasText: /^\s*images:/ }).click()
   await page.keyboard.press('End')
   await page.keyboard.press('Enter')
   await page.keyboard.type('reso')
