@@ -34,6 +34,7 @@ from trainer.config import ConfigError
 from trainer.families import FAMILIES
 from trainer.methods import METHODS, components
 from trainer.methods.targets import ATTENTION, ATTENTION_AND_CONV, EVERYTHING, Targets
+from trainer.methods.word_embeddings import VECTOR_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "models" / "configs"
@@ -70,6 +71,14 @@ GRID: list[dict] = [
     {"name": "glora", "rank": 4, "train_text_encoder": True},
     {"name": "full"},
 ]
+
+# Trained words need a tokenizer, which only the real shapes-xl has; their vectors' widths for SDXL and SD1.5 come from
+# the configs (word_vectors), and test/core/size.test.ts checks the formula on shapes-xl's real files.
+WORD_GRID: list[dict] = [
+    {"name": "lora", "rank": 8, "embedding_words": ["star"]},
+    {"name": "loha", "rank": 4, "train_text_encoder": True, "embedding_words": ["star", "circle"]},
+]
+
 
 
 @dataclass
@@ -165,6 +174,8 @@ def count(arch: Architecture, method: dict) -> dict | None:
         # Adapter.remove() also moves each model back to its device, which fake tensors cannot do.
         for _, network in adapter.networks:
             network.restore()
+        if adapter.embeddings:
+            adapter.embeddings.remove()
         for model, _ in adapter.devices:
             model.requires_grad_(False)
 
@@ -181,6 +192,11 @@ def measure(arch: Architecture, adapter) -> dict:
             state = lora.state_dict()
             tensors += len(state)
             numel += sum(t.numel() for t in state.values())
+    if adapter.embeddings:
+        bundle = adapter.embeddings.bundle()
+        by_type["embedding"] = sum(t.numel() for t in bundle.values())
+        tensors += len(bundle)
+        numel += by_type["embedding"]
     result = {"params": sum(by_type.values()), "by_type": dict(sorted(by_type.items())), "tensors": tensors, "file_numel": numel}
     if arch.real:
         # The trainer's own count (train.py's `started` event) and the bytes of the file it writes, less the ss_* metadata.
@@ -189,18 +205,24 @@ def measure(arch: Architecture, adapter) -> dict:
     return result
 
 
+def word_vectors(arch: Architecture) -> list[list]:
+    """[name, width] of the vector a trained word (method.embedding_words) gets in each text encoder, as the file names it."""
+    encoders = [e for e in (arch.base.text_encoder, arch.base.text_encoder_2) if e is not None]
+    return [[name, encoder.config.hidden_size] for name, encoder in zip(VECTOR_NAMES[len(encoders)], encoders)]
+
+
 def layers_file(archs: dict[str, Architecture]) -> dict:
     return {
         "generated": "by `python -m trainer.golden_sizes` from models/configs/ and models/shapes-xl; do not edit",
         "columns": ["component", "type", "targets", "op", "in", "out", "kernel", "bias", "count", "key_chars"],
-        "architectures": {name: {"label": arch.label, "layers": layer_table(arch)} for name, arch in archs.items()},
+        "architectures": {name: {"label": arch.label, "layers": layer_table(arch), "word_vectors": word_vectors(arch)} for name, arch in archs.items()},
     }
 
 
 def fixture(archs: dict[str, Architecture]) -> dict:
     cases = []
     for name, arch in archs.items():
-        for method in GRID:
+        for method in GRID + (WORD_GRID if arch.real else []):
             result = count(arch, method)
             if result is not None:
                 cases.append({"architecture": name, "method": method, **result})

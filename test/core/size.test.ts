@@ -54,6 +54,15 @@ describe('adapter sizes equal what LyCORIS builds', () => {
 })
 
 describe('sizes teach what they should', () => {
+  it("a trained word adds one vector per text encoder, as wide as that encoder: SDXL's 768 and 1280, SD1.5's 768", () => {
+    for (const [architecture, width] of [['sdxl', 768 + 1280], ['sd15', 768]] as const) {
+      const [plain, worded] = [size(architecture, { name: 'lora' }), size(architecture, { name: 'lora', embedding_words: ['sks', 'star'] })]
+      expect(worded.params - plain.params).toBe(2 * width)
+      expect(worded.byType.embedding).toBe(2 * width)
+      expect(worded.tensors - plain.tensors).toBe(architecture === 'sdxl' ? 4 : 2)
+    }
+  })
+
   it('fp16 halves the tensor bytes of fp32', () => {
     const [half, full] = [size('sdxl', { name: 'lora', rank: 32 }, 'fp16'), size('sdxl', { name: 'lora', rank: 32 }, 'fp32')]
     expect(full.tensorBytes).toBe(2 * half.tensorBytes)

@@ -6,6 +6,8 @@
 // File size = tensor bytes + the safetensors header, which is JSON naming every
 // tensor with its dtype, shape and offsets; the header is estimated from the
 // real key lengths. The trainer's ss_* metadata (a few KB) is not counted.
+// Words trained with the adapter (method.embedding_words) add one vector per
+// text encoder each, saved as A1111's bundled embeddings.
 import type { ConfigIssue } from '../config/validate.ts'
 import data from './layers.json'
 import { blockSizeOf, dimOf, sizeRow, TARGET_SETS, type Layer, type MethodConfig, type Tensor } from './methods.ts'
@@ -20,7 +22,7 @@ export const PRECISIONS = { fp16: { bytes: 2, dtype: 'F16' }, bf16: { bytes: 2, 
 export type Precision = keyof typeof PRECISIONS
 
 /** The breakdown's layer types, in display order. */
-export const LAYER_TYPES = ['attention', 'feed-forward', 'resnet', 'other', 'text-encoder'] as const
+export const LAYER_TYPES = ['attention', 'feed-forward', 'resnet', 'other', 'text-encoder', 'embedding'] as const
 export type LayerType = (typeof LAYER_TYPES)[number]
 export const LAYER_TYPE_LABELS: Record<LayerType, string> = {
   attention: 'attention',
@@ -28,6 +30,7 @@ export const LAYER_TYPE_LABELS: Record<LayerType, string> = {
   resnet: 'conv / resnet',
   other: 'other UNet layers',
   'text-encoder': 'text encoders',
+  embedding: 'word embeddings',
 }
 
 export interface AdapterSize {
@@ -47,7 +50,9 @@ export interface AdapterSize {
 export type SizeResult = { ok: true; size: AdapterSize } | { ok: false; issue: ConfigIssue }
 
 type Row = [string, LayerType, Layer['targets'], Layer['op'], number, number, number, number, number, number]
-const ARCH_DATA = data.architectures as unknown as Record<Architecture, { label: string; layers: Row[] }>
+/** [name in the file, width]: the vector a trained word gets in each text encoder (clip_l and clip_g for SDXL). */
+type WordVector = [string, number]
+const ARCH_DATA = data.architectures as unknown as Record<Architecture, { label: string; layers: Row[]; word_vectors: WordVector[] }>
 
 export const architectureLabel = (architecture: Architecture) => ARCH_DATA[architecture].label
 
@@ -101,6 +106,16 @@ export function adapterSize(architecture: Architecture, input: MethodConfig, pre
     }
     // Each tensor's key is the layer's name, a dot and the tensor's name.
     header += layer.keyChars * saved.length
+  }
+  for (const word of method.embedding_words) {
+    for (const [name, width] of ARCH_DATA[architecture].word_vectors) {
+      const start = fileNumel * bytes
+      fileNumel += width
+      header += `"bundle_emb.${word}.${name}":{"dtype":"${dtype}","shape":[1,${width}],"data_offsets":[${start},${fileNumel * bytes}]}`.length
+      byType.embedding = (byType.embedding ?? 0) + width
+      params += width
+      tensors += 1
+    }
   }
   // {"key":{...},...}: braces, one comma fewer than entries, an 8-byte length first, padded to 8 bytes.
   const headerBytes = 8 + Math.ceil((2 + Math.max(tensors - 1, 0) + header) / 8) * 8
