@@ -43,7 +43,7 @@ it('lists the lessons and opens the welcome lesson', async () => {
   const page = await world.page('')
   await expect.poll(() => page.locator('[data-testid="lesson-link"]').allTextContents()).toContain('Welcome: your first LoRA')
   await expect.poll(() => cell(page).count()).toBe(1)
-  expect(await cell(page).locator('.cm-content').textContent()).toContain('rank: 16')
+  expect(await cell(page).locator('.cm-content').textContent()).toContain('rank: 8')
   await page.close()
 })
 

@@ -35,8 +35,8 @@ def test_base_model_does_not_know_held_out_concepts(report, concept):
 def test_the_first_taste_learns_the_star_and_keeps_the_base(base, tmp_path):
     """Issue 4's first taste, short: the welcome lesson's first cell as a learner runs it, 150 steps, scored at the end on
     16 prompts each. `npm run bench` runs it to 400 steps on 32 prompts against the bar itself (fidelity 0.8 at retention
-    0.9, met there on seeds 0 and 1); at 150 steps it scores 0.81 / 0.81 here, where the plain LoRA it replaced (rank 8,
-    batch 4, no regularization images, no word embedding) kept about half the base prompts."""
+    0.9, met there on seeds 0, 1 and 2). Here it scores 0.81 / 1.0; the plain LoRA it replaced (rank 8, batch 4, 20 random
+    stars, no regularization images, no word embedding) kept about half the base prompts."""
     from trainer.bench import first_lora_cell
     from trainer.events import EventRecords
     from trainer.train import train
@@ -47,4 +47,4 @@ def test_the_first_taste_learns_the_star_and_keeps_the_base(base, tmp_path):
     train(config, tmp_path, EventRecords(events.append), load_model=lambda *_: base)
     before, after = [e for e in events if e["type"] == "eval"]
     assert before["fidelity"] <= 0.1
-    assert after["fidelity"] >= 0.7 and after["retention"] >= 0.75, after
+    assert after["fidelity"] >= 0.7 and after["retention"] >= 0.9, after
