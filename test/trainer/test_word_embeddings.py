@@ -88,3 +88,19 @@ def test_a_word_counts_as_used_wherever_the_tokenizer_finds_it(base):
             embeddings.check_used(["a red circle", "stars"])
     finally:
         embeddings.remove()
+
+
+def test_start_from_carries_the_trained_words_on(base, tmp_path):
+    words = {"name": "lora", "embedding_words": ["star"]}
+    train({**RUN, "method": {**words, "embedding_lr": 0.05}}, tmp_path / "first", EventRecords(lambda e: None), load_model=lambda *_: base)
+    events = []
+    still = {"method": {**words, "embedding_lr": 1e-9, "start_from": str(tmp_path / "first" / ADAPTER_FILE)}, "optimizer": {"lr": 1e-9}}
+    train({**RUN, **still}, tmp_path / "second", EventRecords(events.append), load_model=lambda *_: base)
+    started = next(e for e in events if e["type"] == "started")["started_from"]
+    assert started["missing"] == started["unused"] == 0, started
+    tokenizer, encoder = base.text_encoders[1]
+    (token,) = tokenizer("star", add_special_tokens=False).input_ids
+    with safe_open(str(tmp_path / "first" / ADAPTER_FILE), "pt") as first, safe_open(str(tmp_path / "second" / ADAPTER_FILE), "pt") as second:
+        trained = first.get_tensor("bundle_emb.star.clip_g")
+        assert not torch.allclose(trained[0], encoder.get_input_embeddings().weight[token])
+        torch.testing.assert_close(second.get_tensor("bundle_emb.star.clip_g"), trained, rtol=0, atol=1e-6)
