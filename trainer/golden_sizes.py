@@ -205,6 +205,11 @@ def measure(arch: Architecture, adapter) -> dict:
     return result
 
 
+def grid(arch: Architecture) -> list[dict]:
+    """The method sections counted on this architecture: trained words only where there is a tokenizer."""
+    return GRID + (WORD_GRID if arch.real else [])
+
+
 def word_vectors(arch: Architecture) -> list[list]:
     """[name, width] of the vector a trained word (method.embedding_words) gets in each text encoder, as the file names it."""
     encoders = [e for e in (arch.base.text_encoder, arch.base.text_encoder_2) if e is not None]
@@ -222,7 +227,7 @@ def layers_file(archs: dict[str, Architecture]) -> dict:
 def fixture(archs: dict[str, Architecture]) -> dict:
     cases = []
     for name, arch in archs.items():
-        for method in GRID + (WORD_GRID if arch.real else []):
+        for method in grid(arch):
             result = count(arch, method)
             if result is not None:
                 cases.append({"architecture": name, "method": method, **result})

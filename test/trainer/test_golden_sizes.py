@@ -38,7 +38,7 @@ def test_shapes_xl_sizes_are_current_and_equal_the_trainers_count(archs, fixture
     """Every shapes-xl case, rebuilt through METHODS[name].create(): the count train.py reports as trainable_params."""
     shipped = [c for c in fixture["cases"] if c["architecture"] == "shapes-xl"]
     fresh = []
-    for method in golden_sizes.GRID:
+    for method in golden_sizes.grid(archs["shapes-xl"]):
         counted = golden_sizes.count(archs["shapes-xl"], method)
         if counted is not None:  # None: the trainer refuses it here (a block size that does not fit a width)
             assert counted["trainable_params"] == counted["params"]
