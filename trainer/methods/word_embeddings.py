@@ -42,12 +42,12 @@ class WordEmbeddings(torch.nn.Module):
             raise ConfigError(f"method.embedding_words: {list(words)} names a word twice")
         self.words = words
         self.vectors = torch.nn.ParameterList()  # per text encoder: (W, D_i)
-        self.tokens: list[torch.Tensor] = []  # per text encoder: (W,) token ids
+        self.tokens: list[list[int]] = []  # per text encoder: each word's token id (plain ints: read on every forward, no device sync)
         self.hooks = []
         self.tokenizer = base.text_encoders[0][0]
         for tokenizer, encoder in base.text_encoders:
             table = encoder.get_input_embeddings()
-            tokens = torch.tensor([token_of(tokenizer, word, i) for i, word in enumerate(words)], device=table.weight.device)
+            tokens = [token_of(tokenizer, word, i) for i, word in enumerate(words)]
             self.vectors.append(torch.nn.Parameter(table.weight[tokens].detach().float().clone()))
             self.tokens.append(tokens)
             self.hooks.append(table.register_forward_hook(self._replacer(len(self.vectors) - 1)))
@@ -57,7 +57,7 @@ class WordEmbeddings(torch.nn.Module):
         def replace(module, inputs, output):  # output (B, T, D): the token embeddings of input ids (B, T)
             ids = inputs[0]
             vectors = self.vectors[encoder].to(output.dtype)
-            for word, token in enumerate(self.tokens[encoder].tolist()):
+            for word, token in enumerate(self.tokens[encoder]):
                 output = torch.where((ids == token)[..., None], vectors[word], output)
             return output
 
@@ -67,7 +67,7 @@ class WordEmbeddings(torch.nn.Module):
         """A word no caption has would never train: refused before training starts. Read as the first text encoder
         reads the captions, so "star," in a tag list counts."""
         seen = set().union(*(self.tokenizer(caption).input_ids for caption in set(captions)))
-        for index, (word, token) in enumerate(zip(self.words, self.tokens[0].tolist())):
+        for index, (word, token) in enumerate(zip(self.words, self.tokens[0])):
             if token not in seen:
                 raise ConfigError(f"method.embedding_words[{index}]: no caption of the dataset has the word '{word}', so its embedding would never train")
 
