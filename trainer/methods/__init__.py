@@ -194,15 +194,16 @@ class Adapter:
             module.apply_max_norm(max_norm, module.device)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Every tensor under kohya's key names (SDXL: lora_unet_input_blocks_4_1_..., lora_te1_...; SD1/SD2: lora_unet_down_blocks_1_attentions_0_..., lora_te_...)."""
-        out = {}
+        """Every tensor under kohya's key names (SDXL: lora_unet_input_blocks_4_1_..., lora_te1_...; SD1/SD2: lora_unet_down_blocks_1_attentions_0_..., lora_te_...),
+        and trained words as bundle_emb.<word>.*; float32 on the CPU."""
+        raw = {}
         for part, network in self.networks:
             for key, value in network.state_dict().items():
                 module, _, tensor = key.partition(".")
-                out[f"{part.names[module]}.{tensor}"] = value.detach().to("cpu", torch.float32).contiguous()
+                raw[f"{part.names[module]}.{tensor}"] = value
         if self.embeddings:
-            out.update({key: value.detach().to("cpu", torch.float32).contiguous() for key, value in self.embeddings.bundle().items()})
-        return out
+            raw.update(self.embeddings.bundle())
+        return {key: value.detach().to("cpu", torch.float32).contiguous() for key, value in raw.items()}
 
     def load_state_dict(self, weights: dict[str, torch.Tensor]) -> None:
         if self.embeddings:
