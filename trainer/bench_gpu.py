@@ -142,8 +142,11 @@ def peak_flops(device_name: str) -> float | None:
 
 
 def count_flops(step: Callable[[], None]) -> int:
-    """FLOPs of the matrix multiplies, convolutions and attention that one call of `step` runs (forward and backward)."""
-    with FlopCounterMode(display=False) as counter:
+    """FLOPs of the matrix multiplies, convolutions and attention that one call of `step` runs (forward and backward).
+    torch's counter has no formula for the in-place addmm_, in which the LoRA's update joins its layer's output
+    (trainer/methods/lean_lora.py): it gets addmm's, 2 m k n."""
+    inplace_addmm = lambda self_shape, a_shape, b_shape, **_: 2 * a_shape[0] * a_shape[1] * b_shape[1]  # noqa: E731
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: inplace_addmm}) as counter:
         step()
     return counter.get_total_flops()
 

@@ -97,6 +97,19 @@ def test_flops_of_a_linear_and_a_conv_match_a_hand_count():
     assert flops == 2 * linear_flops + 2 * conv_flops  # forward, and the weight gradient's equal work
 
 
+def test_a_lora_layer_counts_its_hand_count_though_its_update_joins_in_place():
+    from trainer.methods import LeanLoCon
+
+    layer = torch.nn.Linear(8, 16).requires_grad_(False)
+    module = LeanLoCon("lora_x", layer, 1.0, 2, 2, bypass_mode=True)
+    module.apply_to()
+    assert module.joins_in_matmul()  # the update is added by addmm_, which torch's counter has no formula for
+    x = torch.randn(4, 8, requires_grad=True)
+    flops = bench_gpu.count_flops(lambda: layer(x).sum().backward())
+    base, down, up = 2 * 4 * 8 * 16, 2 * 4 * 8 * 2, 2 * 4 * 2 * 16
+    assert flops == 2 * base + 3 * down + 3 * up  # forward; backward: the frozen layer's input gradient, the LoRA's input and weight gradients
+
+
 @pytest.mark.parametrize(
     "name, peak",
     [("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12), ("NVIDIA H200", 989e12), ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA GeForce RTX 4090", 165e12), ("Tesla T4", None)],

@@ -4,12 +4,14 @@ with the update's scale on the up matrix instead of the activations, and keeps i
 import pytest
 import torch
 from lycoris.modules.locon import LoConModule
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from trainer import config as configs
 from trainer.methods import METHODS, LeanLoCon
 
 LAYERS = {
     "linear": (lambda: torch.nn.Linear(12, 10), (2, 5, 12)),
+    "linear without bias": (lambda: torch.nn.Linear(12, 10, bias=False), (2, 5, 12)),
     "conv 3x3": (lambda: torch.nn.Conv2d(6, 8, 3, padding=1), (2, 6, 7, 7)),
     "strided conv": (lambda: torch.nn.Conv2d(6, 8, 3, stride=2, padding=1), (2, 6, 7, 7)),
 }
@@ -25,13 +27,13 @@ def wrapped(cls, layer, **options):
     return module
 
 
-def output_and_grads(cls, kind, autocast=False, multiplier=1.0, **options):
+def output_and_grads(cls, kind, autocast=False, multiplier=1.0, input_grad=True, **options):
     make, shape = LAYERS[kind]
     torch.manual_seed(1)
     layer = make().requires_grad_(False)
     module = wrapped(cls, layer, **options)
     module.multiplier = multiplier
-    x = torch.randn(shape, requires_grad=True)
+    x = torch.randn(shape, requires_grad=input_grad)
     torch.manual_seed(2)  # the dropouts' draws
     with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
         y = layer(x)
@@ -46,6 +48,49 @@ def test_the_same_output_and_gradients_as_lycoris(kind, multiplier):
     ours = output_and_grads(LeanLoCon, kind, multiplier=multiplier)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_an_input_that_needs_no_gradient():
+    theirs = output_and_grads(LoConModule, "linear", input_grad=False)
+    ours = output_and_grads(LeanLoCon, "linear", input_grad=False)
+    assert ours[1] is None
+    for a, b in zip(ours[2:], theirs[2:]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+class ActivationPasses(TorchDispatchMode):
+    """Counts the ops that write a tensor of the layer's output's size other than by a matrix multiply."""
+
+    def __init__(self, numel):
+        super().__init__()
+        self.numel, self.ops = numel, []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if isinstance(out, torch.Tensor) and out.numel() == self.numel and func.__name__.split(".")[0] not in ("mm", "addmm", "addmm_", "view", "_unsafe_view", "reshape", "t", "detach"):
+            self.ops.append(func.__name__)
+        return out
+
+
+def test_on_a_linear_layer_the_update_joins_inside_the_matrix_multiply():
+    layer = torch.nn.Linear(12, 10).requires_grad_(False)
+    wrapped(LeanLoCon, layer)
+    x = torch.randn(2, 5, 12, requires_grad=True)
+    with ActivationPasses(x.numel() // 12 * 10) as outputs:
+        y = layer(x)
+    with ActivationPasses(x.numel()) as inputs:
+        y.backward(torch.ones_like(y))
+    assert outputs.ops == [] and inputs.ops == []
+
+
+def test_other_paths_keep_the_separate_sum():
+    layer = torch.nn.Linear(12, 10).requires_grad_(False)
+    module = wrapped(LeanLoCon, layer, dropout=0.5)
+    assert not module.joins_in_matmul()
+    module.eval()
+    assert module.joins_in_matmul()  # dropout is off when not training
+    trained = torch.nn.Linear(12, 10)  # a base layer that trains itself needs its own gradients
+    assert not wrapped(LeanLoCon, trained).joins_in_matmul()
 
 
 @pytest.mark.parametrize("kind", LAYERS)

@@ -1,0 +1,111 @@
+"""For the next session with a GPU: does the fused LoRA linear (trainer/methods/lean_lora.py, LoRALinear) raise SDXL's
+batch-8 MFU, and would bf16 norms or a channels-last UNet add to it? Issue 7 wants 45% on an H100; the last
+measurement (bench/results/h100-2026-11-27) gave 20.2% eager and 30.7% compiled, with elementwise kernels high in
+the eager step's top_kernels: the two paths' sums (10.5%), float32<->bf16 casts around autocast's float32 norms
+(about 11%), NCHW->NHWC transposes before cuDNN's convolutions (2-4%).
+
+    bash scripts/gpu/bench.sh /tmp/smoke --smoke  # installs the bench's packages (into /tmp/pydeps), runs a 1-minute check
+    source scripts/gpu/python.sh && PYTHONPATH=$PYTHONPATH:. "$PY" bench/trials/fused_lora_norms_layout.py OUT eager|compiled [--smoke]
+
+`eager` (about 4 minutes on an H100 with the UNet built once per part): SDXL batch 8 with the separate sum (the
+forward before LoRALinear), with LoRALinear, with LoRALinear and bf16 norms, with LoRALinear and a channels-last UNet,
+and the low-memory case with LoRALinear (issue 7's 8 GB goal). `compiled` (about 7 minutes): SDXL batch 8 compiled
+in reduce-overhead mode with LoRALinear, with and without bf16 norms. Each part writes OUT/<part>/gpu-<card>.json;
+every variant runs the same ops, so flops_per_step should agree and images_per_second alone compares them.
+`--smoke` runs it all on a shrunken UNet on any device (it checks this script, measures nothing).
+"""
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from lycoris.wrapper import network_module_dict
+
+from trainer import bench_gpu as B
+from trainer.methods import LeanLoCon
+
+
+class SeparateSum(LeanLoCon):
+    """The forward before LoRALinear: base output plus update, two tensors summed by an elementwise add."""
+
+    def joins_in_matmul(self) -> bool:
+        return False
+
+
+@contextmanager
+def bf16_norms():
+    """layer_norm and group_norm in the autocast dtype instead of autocast's float32 (the kernels accumulate in
+    float32 either way): no casts around them, half the bytes they read, write and keep for backward."""
+    originals = {name: getattr(F, name) for name in ("group_norm", "layer_norm")}
+
+    def sixteen_bit(norm):
+        def run(input, *args, **kwargs):
+            device = input.device.type
+            if not torch.is_autocast_enabled(device):
+                return norm(input, *args, **kwargs)
+            dtype = torch.get_autocast_dtype(device)
+            cast = lambda x: x.to(dtype) if isinstance(x, torch.Tensor) and x.is_floating_point() else x  # noqa: E731
+            with torch.autocast(device, enabled=False):
+                return norm(cast(input), *map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
+
+        return run
+
+    for name, norm in originals.items():
+        setattr(F, name, sixteen_bit(norm))
+    try:
+        yield
+    finally:
+        for name, norm in originals.items():
+            setattr(F, name, norm)
+
+
+@contextmanager
+def channels_last():
+    """The UNet's weights and the latents in NHWC, the layout cuDNN's convolutions run in on Hopper."""
+    build, inputs = B.build_unet, B.inputs
+    B.build_unet = lambda config, device: build(config, device).to(memory_format=torch.channels_last)
+
+    def nhwc_inputs(*args):
+        latents, conditioning = inputs(*args)
+        return latents.contiguous(memory_format=torch.channels_last), conditioning
+
+    B.inputs = nhwc_inputs
+    try:
+        yield
+    finally:
+        B.build_unet, B.inputs = build, inputs
+
+
+@contextmanager
+def nothing():
+    yield
+
+
+def main(out: Path, which: str, extra: list[str]) -> None:
+    start = time.perf_counter()
+    compiled_8 = B.COMPILED[0]  # reduce-overhead
+    parts = {
+        "eager": [
+            ("separate-sum", SeparateSum, nothing, [B.Case(8)]),
+            ("lora-linear", LeanLoCon, nothing, [B.Case(8), B.LOW_MEMORY]),
+            ("lora-linear-bf16-norms", LeanLoCon, bf16_norms, [B.Case(8)]),
+            ("lora-linear-channels-last", LeanLoCon, channels_last, [B.Case(8)]),
+        ],
+        "compiled": [
+            ("compiled-lora-linear", LeanLoCon, nothing, [compiled_8]),
+            ("compiled-lora-linear-bf16-norms", LeanLoCon, bf16_norms, [compiled_8]),
+        ],
+    }[which]
+    for folder, module, setting, cases in parts:
+        network_module_dict["lora"] = module
+        B.CASES, B.COMPILED = cases, []
+        print(f"=== {folder} at {time.perf_counter() - start:.0f} s", flush=True)
+        with setting():
+            B.main(["--out", str(out / folder), "--models", "sdxl", *extra])
+    print(f"=== done at {time.perf_counter() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:])
