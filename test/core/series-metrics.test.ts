@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RunEvent } from '../../core/src/protocol.ts'
-import { configRows, parseCompareCell, finalMetrics, MISSING, smoothSeries, viewOf } from '../../core/src/series/index.ts'
+import { configRows, parseCompareCell, finalMetrics, mergeTwins, MISSING, smoothSeries, viewOf } from '../../core/src/series/index.ts'
 
 const step = (n: number, extra: Partial<Extract<RunEvent, { type: 'step' }>> = {}): RunEvent => ({
   type: 'step', time: n, step: n, total: 3, loss: 1 / n, lr: 1e-3, seconds: n, ...extra,
@@ -17,6 +17,13 @@ describe('per-group and effective LR', () => {
   it('labels them as the started event names them (LoRA+ adds a group per part)', () => {
     const started: RunEvent = { type: 'started', time: 0, total: 3, trainable_params: 10, device: 'cpu', lr_groups: ['unet', 'unet, LoRA+ up', 'text_encoder'] }
     expect(viewOf([started, step(1, { lrs: [1e-3, 1.6e-2, 5e-5] })]).lrGroups.map((l) => l.label)).toEqual(['unet', 'unet, LoRA+ up', 'text encoder'])
+  })
+  it('draws groups at one LR as one line named by both, and keeps groups that part apart', () => {
+    const started: RunEvent = { type: 'started', time: 0, total: 3, trainable_params: 10, device: 'cpu', lr_groups: ['unet', 'embeddings', 'text_encoder'] }
+    const same = viewOf([started, step(1, { lrs: [1e-3, 1e-3, 5e-5] }), step(2, { lrs: [9e-4, 9e-4, 4e-5] })])
+    expect(mergeTwins(same.lrGroups).map((l) => [l.label, l.points.length])).toEqual([['unet = embeddings', 2], ['text encoder', 2]])
+    const parted = viewOf([started, step(1, { lrs: [0, 0, 0] }), step(2, { lrs: [1e-3, 2e-3, 2e-3] })])
+    expect(mergeTwins(parted.lrGroups).map((l) => l.label)).toEqual(['unet', 'embeddings = text encoder'])
   })
   it('has no effective LR line for optimizers that do not report one', () => {
     expect(viewOf([step(1, { lrs: [1] })]).effectiveLrs).toEqual([])

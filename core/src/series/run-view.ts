@@ -129,6 +129,22 @@ export function foldEvents(view: RunView, events: readonly RunEvent[]): RunView 
 /** The view of a whole event list. */
 export const viewOf = (events: readonly RunEvent[]): RunView => foldEvents(emptyView(), events)
 
+/**
+ * Lines with the same points as one, named by all of theirs ("unet = embeddings"): param groups
+ * at one LR would otherwise be drawn on top of each other, the first hidden under the second.
+ */
+export function mergeTwins(lines: readonly Line[]): Line[] {
+  const merged: Line[] = []
+  for (const line of lines) {
+    const i = merged.findIndex((m) => samePoints(m.points, line.points))
+    if (i < 0) merged.push(line)
+    else merged[i] = { label: `${merged[i].label} = ${line.label}`, points: merged[i].points }
+  }
+  return merged
+}
+
+const samePoints = (a: readonly Point[], b: readonly Point[]) => a.length === b.length && a.every((p, i) => p.step === b[i].step && p.value === b[i].value)
+
 /** The line of param group `group`, added when its first point comes. */
 const lineOf = (lines: Line[], group: number, prefix: string, names?: string[]): Line => (lines[group] ??= { label: `${prefix}${groupLabel(group, names)}`, points: [] })
 
