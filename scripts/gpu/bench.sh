@@ -8,8 +8,7 @@ cd "$(dirname "$0")/../.."
 OUT=${1:-bench/results}
 source scripts/gpu/python.sh
 need_packages 'import diffusers, transformers, safetensors, PIL, numpy' $TRAINER_DEPS
-need_packages 'import jsonschema' jsonschema==4.26.0
-need_packages 'import einops, toml, tqdm, packaging' einops toml tqdm packaging
-need_packages 'import lycoris, bitsandbytes' --no-deps lycoris-lora==4.1.3 bitsandbytes==0.50.2
+need_packages 'import jsonschema, einops, toml, tqdm, packaging' $BENCH_DEPS
+need_packages 'import lycoris, bitsandbytes' --no-deps $BENCH_TORCH_DEPS
 "$PY" -c 'import torch; print(torch.cuda.get_device_name(0), "torch", torch.__version__, "cuda", torch.version.cuda)'
 exec "$PY" -m trainer.bench_gpu --out "$OUT" "${@:2}"

@@ -5,11 +5,8 @@
 # (in /tmp/pydeps, on PYTHONPATH) from local wheels, or from a registry where there are none.
 # --no-deps is for packages that depend on torch: pip would otherwise fetch a second torch over the CUDA one.
 #
-# Wheels for a machine without a registry go in runs/gpu-wheels (or .whl); fill them here with
-#   pip download -d runs/gpu-wheels --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
-#     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --implementation cp PACKAGE...
-# with the packages each script names (pretrain.sh: diffusers and transformers; bench.sh: also lycoris-lora,
-# bitsandbytes and jsonschema).
+# Wheels for a machine without a registry go in runs/gpu-wheels (or .whl); scripts/gpu/wheels.sh fills that folder
+# here with every package in packages.sh.
 export HF_HUB_OFFLINE=1
 WHEELS=${WHEELS:-}
 if [ -z "$WHEELS" ]; then
@@ -38,4 +35,4 @@ need_packages() {
   "$PY" -c "$imports" || { echo "FAILED: installed, but '$imports' still fails. Nothing ran."; exit 2; }
 }
 
-TRAINER_DEPS="diffusers==0.42.1 transformers==5.23.0 tokenizers==0.23.3 safetensors==0.8.0 pillow numpy"
+source "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
