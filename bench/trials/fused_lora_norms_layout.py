@@ -4,15 +4,16 @@ measurement (bench/results/h100-2026-11-27) gave 20.2% eager and 30.7% compiled,
 the eager step's top_kernels: the two paths' sums (10.5%), float32<->bf16 casts around autocast's float32 norms
 (about 11%), NCHW->NHWC transposes before cuDNN's convolutions (2-4%).
 
-    bash scripts/gpu/bench.sh /tmp/smoke --smoke  # installs the bench's packages (into /tmp/pydeps), runs a 1-minute check
-    source scripts/gpu/python.sh && PYTHONPATH=$PYTHONPATH:. "$PY" bench/trials/fused_lora_norms_layout.py OUT eager|compiled [--smoke]
+    bash scripts/gpu/wheels.sh                    # here: the packages, into runs/gpu-wheels (carry it to the GPU machine)
+    bash scripts/gpu/bench.sh /tmp/smoke --smoke  # there: installs them (into /tmp/pydeps), runs a 1-minute check
+    source scripts/gpu/python.sh && PYTHONPATH=$PYTHONPATH:. "$PY" bench/trials/fused_lora_norms_layout.py "$OUT" eager|compiled
 
 `eager` (about 4 minutes on an H100 with the UNet built once per part): SDXL batch 8 with the separate sum (the
 forward before LoRALinear), with LoRALinear, with LoRALinear and bf16 norms, with LoRALinear and a channels-last UNet,
 and the low-memory case with LoRALinear (issue 7's 8 GB goal). `compiled` (about 7 minutes): SDXL batch 8 compiled
 in reduce-overhead mode with LoRALinear, with and without bf16 norms. Each part writes OUT/<part>/gpu-<card>.json;
 every variant runs the same ops, so flops_per_step should agree and images_per_second alone compares them.
-`--smoke` runs it all on a shrunken UNet on any device (it checks this script, measures nothing).
+With `--smoke` at the end it runs on a shrunken UNet on any device (a check of this script here; it measures nothing).
 """
 import sys
 import time
