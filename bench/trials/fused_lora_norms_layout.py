@@ -6,13 +6,14 @@ the eager step's top_kernels: the two paths' sums (10.5%), float32<->bf16 casts 
 
     bash scripts/gpu/wheels.sh                    # here: the packages, into runs/gpu-wheels (carry it to the GPU machine)
     bash scripts/gpu/bench.sh /tmp/smoke --smoke  # there: installs them (into /tmp/pydeps), runs a 1-minute check
-    source scripts/gpu/python.sh && PYTHONPATH=$PYTHONPATH:. "$PY" bench/trials/fused_lora_norms_layout.py "$OUT" eager|compiled
+    source scripts/gpu/python.sh && PYTHONPATH=$PYTHONPATH:. "$PY" bench/trials/fused_lora_norms_layout.py "$OUT" PART...
 
-`eager` (about 4 minutes on an H100 with the UNet built once per part): SDXL batch 8 with the separate sum (the
-forward before LoRALinear), with LoRALinear, with LoRALinear and bf16 norms, with LoRALinear and a channels-last UNet,
-and the low-memory case with LoRALinear (issue 7's 8 GB goal). `compiled` (about 7 minutes): SDXL batch 8 compiled
-in reduce-overhead mode with LoRALinear, with and without bf16 norms. Each part writes OUT/<part>/gpu-<card>.json;
-every variant runs the same ops, so flops_per_step should agree and images_per_second alone compares them.
+PART: a name in PARTS below, or `eager` for all the uncompiled ones (about 5 minutes on an H100, the UNet built once
+per part): SDXL batch 8 with the separate sum (the forward before LoRALinear), with LoRALinear, and with LoRALinear
+and bf16 norms, a channels-last UNet, or both; and the low-memory case with LoRALinear (issue 7's 8 GB goal). A
+compiled part takes about 7 minutes (inductor's compile, reduce-overhead mode), so one per call: pick it by what the
+eager parts showed. Each part writes OUT/<part>/gpu-<card>.json; every part runs the same ops, so flops_per_step
+should agree and images_per_second alone compares them.
 With `--smoke` at the end it runs on a shrunken UNet on any device (a check of this script here; it measures nothing).
 """
 import sys
@@ -84,29 +85,40 @@ def nothing():
     yield
 
 
-def main(out: Path, which: str, extra: list[str]) -> None:
+@contextmanager
+def both():
+    with bf16_norms(), channels_last():
+        yield
+
+
+COMPILED_8 = B.COMPILED[0]  # reduce-overhead
+# name: (LoRA module, setting, cases)
+PARTS = {
+    "separate-sum": (SeparateSum, nothing, [B.Case(8)]),
+    "lora-linear": (LeanLoCon, nothing, [B.Case(8), B.LOW_MEMORY]),
+    "lora-linear-bf16-norms": (LeanLoCon, bf16_norms, [B.Case(8)]),
+    "lora-linear-channels-last": (LeanLoCon, channels_last, [B.Case(8)]),
+    "lora-linear-bf16-norms-channels-last": (LeanLoCon, both, [B.Case(8)]),
+    "compiled-lora-linear": (LeanLoCon, nothing, [COMPILED_8]),
+    "compiled-lora-linear-bf16-norms": (LeanLoCon, bf16_norms, [COMPILED_8]),
+    "compiled-lora-linear-bf16-norms-channels-last": (LeanLoCon, both, [COMPILED_8]),
+}
+EAGER = [name for name in PARTS if not name.startswith("compiled")]
+
+
+def main(out: Path, names: list[str], extra: list[str]) -> None:
     start = time.perf_counter()
-    compiled_8 = B.COMPILED[0]  # reduce-overhead
-    parts = {
-        "eager": [
-            ("separate-sum", SeparateSum, nothing, [B.Case(8)]),
-            ("lora-linear", LeanLoCon, nothing, [B.Case(8), B.LOW_MEMORY]),
-            ("lora-linear-bf16-norms", LeanLoCon, bf16_norms, [B.Case(8)]),
-            ("lora-linear-channels-last", LeanLoCon, channels_last, [B.Case(8)]),
-        ],
-        "compiled": [
-            ("compiled-lora-linear", LeanLoCon, nothing, [compiled_8]),
-            ("compiled-lora-linear-bf16-norms", LeanLoCon, bf16_norms, [compiled_8]),
-        ],
-    }[which]
-    for folder, module, setting, cases in parts:
+    for name in names:
+        module, setting, cases = PARTS[name]
         network_module_dict["lora"] = module
         B.CASES, B.COMPILED = cases, []
-        print(f"=== {folder} at {time.perf_counter() - start:.0f} s", flush=True)
+        print(f"=== {name} at {time.perf_counter() - start:.0f} s", flush=True)
         with setting():
-            B.main(["--out", str(out / folder), "--models", "sdxl", *extra])
+            B.main(["--out", str(out / name), "--models", "sdxl", *extra])
     print(f"=== done at {time.perf_counter() - start:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:])
+    args = sys.argv[2:]
+    names = [n for a in args if not a.startswith("--") for n in (EAGER if a == "eager" else [a])]
+    main(Path(sys.argv[1]), names, [a for a in args if a.startswith("--")])
