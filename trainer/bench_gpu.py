@@ -25,7 +25,8 @@ torch.profiler over two more steps, and top_kernels: the kernels that took
 most of that time. A low share means the GPU waits for the CPU to launch work,
 and no kernel tuning will raise the MFU; fewer launches will (a compiled step,
 larger batches). A high share with a low MFU means slow kernels: top_kernels
-says which. Peak VRAM is that of the warm-up and timed steps: the FLOP count's
+says which, and kernel_classes how all of the time divides between kinds of
+work (matmul, attention, convolution, normalization, copies, elementwise...). Peak VRAM is that of the warm-up and timed steps: the FLOP count's
 step runs under a dispatch mode that keeps a checkpointed step's activations.
 With gradient checkpointing the count includes the recomputed forward, so its
 "MFU" is really hardware utilisation.
@@ -79,6 +80,21 @@ PEAK_BF16_FLOPS = [
     ("H200", 989e12),
     ("A100", 312e12),
     ("RTX 4090", 165e12),
+]
+
+
+# What each kernel does, by its name; the first pattern that matches wins. cuDNN names its attention kernels fprop and
+# bprop as it names convolutions, and its convolutions are implicit GEMMs, hence this order.
+KERNEL_CLASSES = [
+    ("attention", r"sdpa|flash|fmha|attention"),
+    ("convolution", r"implicit_gemm|conv|dgrad|wgrad"),
+    ("layout change", r"nchwToNhwc|nhwcToNchw"),
+    ("matmul", r"nvjet|gemm|cutlass|cublas|xmma"),
+    ("normalization", r"layer_norm|group_norm|GroupNorm|LayerNorm|RowwiseMoments|ComputeFusedParams|ComputeInternalGradients|BackwardFusedParams"),
+    ("fused by inductor", r"^triton_"),
+    ("copy and cast", r"copy|Memcpy|Memset"),
+    ("optimizer", r"Optimizer|adam|Adam|multi_tensor"),
+    ("elementwise", r"elementwise|Functor|reduce_kernel"),
 ]
 
 
@@ -220,6 +236,20 @@ def kernel_seconds(step: Callable[[], None], device: torch.device) -> dict[str, 
     return device_seconds(profiler.key_averages(), steps=2)
 
 
+def kernel_class(name: str) -> str:
+    return next((kind for kind, pattern in KERNEL_CLASSES if re.search(pattern, name)), "other")
+
+
+def class_shares(kernels: dict[str, float]) -> dict[str, float]:
+    """The share of the device time each class of kernel took (matmul, attention, elementwise...), largest first."""
+    seconds: dict[str, float] = {}
+    for name, t in kernels.items():
+        kind = kernel_class(name)
+        seconds[kind] = seconds.get(kind, 0.0) + t
+    total = sum(seconds.values())
+    return {kind: t / total for kind, t in sorted(seconds.items(), key=lambda kv: -kv[1])}
+
+
 def device_seconds(events: Iterable, steps: int) -> dict[str, float]:
     """Seconds per step of each event the device ran itself. kernel_seconds profiles the device alone; were the CPU
     profiled too, each op would carry its kernels' time again, and counting it would count them twice."""
@@ -296,6 +326,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
                 "device_busy": busy / seconds if busy is not None else None,  # the share of the step the GPU computed
                 # where the device time goes: the kernels that took most of it, each with its share
                 "top_kernels": [[name, t / busy] for name, t in sorted(kernels.items(), key=lambda kv: -kv[1])[:TOP_KERNELS]] if busy else None,
+                "kernel_classes": class_shares(kernels) if busy else None,  # all of the time, by kind of work
                 "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
             }
     except torch.cuda.OutOfMemoryError as error:

@@ -88,6 +88,38 @@ def test_the_trainer_runs_lycoris_eager_kernels_and_the_bench_leaves_that_pinned
     assert resolve_backend() == "torch"
 
 
+@pytest.mark.parametrize(
+    "name, kind",
+    [  # kernels an H100 ran (bench/results/h100-2026-11-27), names cut short
+        ("nvjet_sm90_tst_320x128_64x3_1x2_h_bz_coopB_NNT", "matmul"),
+        ("cudnn_generated_fort_native_sdpa_sm90_flash_bprop_wgmma_f16_knob_26_64x64x64_1x4x1_cga1x1x1_kernel0_0", "attention"),
+        ("cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7_64x128x64_4x1x1_cga1x1x1_kernel0_0", "attention"),
+        ("sm90_xmma_dgrad_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc_tilesize64x64x64", "convolution"),
+        ("sm90_xmma_fprop_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc_tilesize128x64x64", "convolution"),
+        ("void cudnn::engines_precompiled::nchwToNhwcKernel<__nv_bfloat16, __nv_bfloat16, float, false, true>", "layout change"),
+        ("void at::native::(anonymous namespace)::RowwiseMomentsCUDAKernel<float>(long, float, float const*)", "normalization"),
+        ("void at::native::(anonymous namespace)::layer_norm_grad_input_kernel_vectorized<float, float, false>", "normalization"),
+        ("triton_red_fused__to_copy_add_div_mul_native_layer_norm_native_layer_norm_backward_view_59", "normalization"),
+        ("triton_poi_fused__to_copy_add_cat_gelu_gelu_backward_mul_view_57", "fused by inductor"),
+        ("void at::native::unrolled_elementwise_kernel<at::native::direct_copy_kernel_cuda(at::TensorIteratorBase&)", "copy and cast"),
+        ("void at::native::vectorized_elementwise_kernel<8, at::native::bfloat16_copy_kernel_cuda(at::TensorIteratorBase&)", "copy and cast"),
+        ("void at::native::vectorized_elementwise_kernel<8, at::native::CUDAFunctor_add<c10::BFloat16>, std::array<char*, 3ul> >", "elementwise"),
+        ("void at::native::elementwise_kernel<128, 4, at::native::gpu_kernel_impl_nocast<at::native::GeluBackwardCUDAKernelImpl", "elementwise"),
+        ("void kOptimizerStatic8bit2StateBlockwise<float, 0, 256, 1>(float*, float*, unsigned char*)", "optimizer"),
+        ("Memcpy HtoD (Pageable -> Device)", "copy and cast"),
+        ("some_new_kernel", "other"),
+    ],
+)
+def test_each_kernel_is_classed_by_the_work_it_does(name, kind):
+    assert bench_gpu.kernel_class(name) == kind
+
+
+def test_class_shares_divide_all_the_device_time():
+    shares = bench_gpu.class_shares({"nvjet_a": 3.0, "nvjet_b": 1.0, "triton_poi_fused_add_0": 2.0, "flash_fprop": 2.0})
+    assert shares == {"matmul": 0.5, "fused by inductor": 0.25, "attention": 0.25}
+    assert list(shares) == ["matmul", "fused by inductor", "attention"]  # largest first
+
+
 def test_flops_of_a_linear_and_a_conv_match_a_hand_count():
     linear, conv = torch.nn.Linear(8, 16), torch.nn.Conv2d(3, 4, kernel_size=3, padding=1)
     x, image = torch.randn(4, 8), torch.randn(2, 3, 5, 5)  # inputs need no gradient: backward computes weight gradients only
