@@ -355,28 +355,34 @@ def bench_model(name: str, report: dict, save: Callable[[], None], device: torch
 
 
 @contextmanager
-def cuda_autocast_norms() -> Iterator[None]:
-    """CPU autocast runs group_norm and layer_norm in bf16; CUDA's runs them in float32, so their outputs
-    (which the next layer keeps for backward) are twice the size there. Run them as CUDA's autocast does."""
+def autocast_norms(dtype: Callable[[str], torch.dtype]) -> Iterator[None]:
+    """Meanwhile, under autocast, group_norm and layer_norm run in dtype(device type) instead of autocast's choice."""
     originals = {name: getattr(F, name) for name in ("group_norm", "layer_norm")}
 
-    def in_float32(norm: Callable) -> Callable:
-        def run(*args, **kwargs):
-            if not torch.is_autocast_enabled("cpu"):
-                return norm(*args, **kwargs)
-            upcast = lambda x: x.float() if isinstance(x, torch.Tensor) and x.is_floating_point() else x  # noqa: E731
-            with torch.autocast("cpu", enabled=False):
-                return norm(*map(upcast, args), **{k: upcast(v) for k, v in kwargs.items()})
+    def in_dtype(norm: Callable) -> Callable:
+        def run(input, *args, **kwargs):
+            device = input.device.type
+            if not torch.is_autocast_enabled(device):
+                return norm(input, *args, **kwargs)
+            cast = lambda x: x.to(dtype(device)) if isinstance(x, torch.Tensor) and x.is_floating_point() else x  # noqa: E731
+            with torch.autocast(device, enabled=False):
+                return norm(cast(input), *map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
 
         return run
 
     for name, norm in originals.items():
-        setattr(F, name, in_float32(norm))
+        setattr(F, name, in_dtype(norm))
     try:
         yield
     finally:
         for name, norm in originals.items():
             setattr(F, name, norm)
+
+
+def cuda_autocast_norms():
+    """CPU autocast runs group_norm and layer_norm in bf16; CUDA's runs them in float32, so their outputs
+    (which the next layer keeps for backward) are twice the size there. Run them as CUDA's autocast does."""
+    return autocast_norms(lambda device: torch.float32)
 
 
 def estimate_model(name: str, cases: list[Case], smoke: bool = False) -> dict:

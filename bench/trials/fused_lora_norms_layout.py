@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from lycoris.wrapper import network_module_dict
 
 from trainer import bench_gpu as B
@@ -36,31 +35,10 @@ class SeparateSum(LeanLoCon):
         return False
 
 
-@contextmanager
 def bf16_norms():
     """layer_norm and group_norm in the autocast dtype instead of autocast's float32 (the kernels accumulate in
     float32 either way): no casts around them, half the bytes they read, write and keep for backward."""
-    originals = {name: getattr(F, name) for name in ("group_norm", "layer_norm")}
-
-    def sixteen_bit(norm):
-        def run(input, *args, **kwargs):
-            device = input.device.type
-            if not torch.is_autocast_enabled(device):
-                return norm(input, *args, **kwargs)
-            dtype = torch.get_autocast_dtype(device)
-            cast = lambda x: x.to(dtype) if isinstance(x, torch.Tensor) and x.is_floating_point() else x  # noqa: E731
-            with torch.autocast(device, enabled=False):
-                return norm(cast(input), *map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
-
-        return run
-
-    for name, norm in originals.items():
-        setattr(F, name, sixteen_bit(norm))
-    try:
-        yield
-    finally:
-        for name, norm in originals.items():
-            setattr(F, name, norm)
+    return B.autocast_norms(torch.get_autocast_dtype)
 
 
 @contextmanager
