@@ -31,7 +31,7 @@ from trainer.methods import LeanLoCon
 class SeparateSum(LeanLoCon):
     """The forward before LoRALinear: base output plus update, two tensors summed by an elementwise add."""
 
-    def joins_in_matmul(self) -> bool:
+    def joins_in_matmul(self, layer) -> bool:
         return False
 
 

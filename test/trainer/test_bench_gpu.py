@@ -135,7 +135,7 @@ def test_a_lora_layer_counts_its_hand_count_though_its_update_joins_in_place():
     layer = torch.nn.Linear(8, 16).requires_grad_(False)
     module = LeanLoCon("lora_x", layer, 1.0, 2, 2, bypass_mode=True)
     module.apply_to()
-    assert module.joins_in_matmul()  # the update is added by addmm_, which torch's counter has no formula for
+    assert module.joins_in_matmul(layer)  # the update is added by addmm_, which torch's counter has no formula for
     x = torch.randn(4, 8, requires_grad=True)
     flops = bench_gpu.count_flops(lambda: layer(x).sum().backward())
     base, down, up = 2 * 4 * 8 * 16, 2 * 4 * 8 * 2, 2 * 4 * 2 * 16

@@ -83,14 +83,27 @@ def test_on_a_linear_layer_the_update_joins_inside_the_matrix_multiply():
     assert outputs.ops == [] and inputs.ops == []
 
 
+def test_autograd_keeps_one_node_per_layer():
+    # casts and scaling inside the function: fewer nodes for the CPU to walk each backward, which batch 1 on a GPU waits on
+    layer = torch.nn.Linear(12, 10).requires_grad_(False)
+    wrapped(LeanLoCon, layer)
+    y = layer(torch.randn(2, 5, 12, requires_grad=True))
+    nodes, stack = [], [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        nodes.append(type(node).__name__)
+        stack += [next_node for next_node, _ in node.next_functions if next_node is not None]
+    assert sorted(nodes) == ["AccumulateGrad"] * 3 + ["LoRALinearBackward"]  # the input, down and up
+
+
 def test_other_paths_keep_the_separate_sum():
     layer = torch.nn.Linear(12, 10).requires_grad_(False)
     module = wrapped(LeanLoCon, layer, dropout=0.5)
-    assert not module.joins_in_matmul()
+    assert not module.joins_in_matmul(layer)
     module.eval()
-    assert module.joins_in_matmul()  # dropout is off when not training
+    assert module.joins_in_matmul(layer)  # dropout is off when not training
     trained = torch.nn.Linear(12, 10)  # a base layer that trains itself needs its own gradients
-    assert not wrapped(LeanLoCon, trained).joins_in_matmul()
+    assert not wrapped(LeanLoCon, trained).joins_in_matmul(trained)
 
 
 @pytest.mark.parametrize("kind", LAYERS)
