@@ -42,6 +42,7 @@ from trainer.schedulers import SCHEDULERS
 
 ADAPTER_FILE = "adapter.safetensors"
 SAVED_ADAPTERS = "adapters"  # training.save_every's adapters along the way, one file per step
+WORD_FILES = "embeddings"  # method.embedding_words' words as embedding files of their own, <word>.safetensors
 
 
 def saved_adapter(step: int) -> str:
@@ -407,6 +408,8 @@ def train(
 
         with as_saved():
             save_adapter()
+            if adapter.embeddings and processes.is_main:
+                adapter.save_words(run_dir / WORD_FILES)
             events.finished(step=completed, seconds=time.perf_counter() - start, adapter=ADAPTER_FILE)
     except Exception as error:  # the caller is a long-lived worker: report, never crash it
         events.failed(error=str(error) if isinstance(error, configs.ConfigError) else f"{type(error).__name__}: {error}", step=completed or None)

@@ -55,9 +55,19 @@ export interface SavedAdapter {
   bytes: number
 }
 
-/** The final adapter's size on disk, and the adapters saved along the way, by step. */
+/** A trained word's own embedding file (method.embedding_words): embeddings/star.safetensors in the run folder. */
+export interface WordFile {
+  word: string
+  file: string
+  bytes: number
+}
+
+/** The final adapter's size on disk, the adapters saved along the way, by step, and the trained words' own files. */
 export const adapterInfo = (runId: string) =>
-  getJson<{ file: string; bytes: number; saved: SavedAdapter[] }>(`/api/runs/${encodeURIComponent(runId)}/adapter`)
+  getJson<{ file: string; bytes: number; saved: SavedAdapter[]; words: WordFile[] }>(`/api/runs/${encodeURIComponent(runId)}/adapter`)
+
+/** A trained word's embedding file by its name inside the run's embeddings/ folder. */
+export const wordFileUrl = (runId: string, file: string) => `/runs/${encodeURIComponent(runId)}/embeddings/${encodeURIComponent(file)}`
 
 /** A saved adapter by its name inside the run's adapters/ folder. */
 export const savedAdapterUrl = (runId: string, file: string) => `/runs/${encodeURIComponent(runId)}/adapters/${encodeURIComponent(file)}`

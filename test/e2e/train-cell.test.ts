@@ -50,7 +50,7 @@ it('lists the lessons and opens the welcome lesson', async () => {
 it('runs the train cell, draws the loss live, and shows the same chart after a reload', async () => {
   const page = await world.page()
   await cell(page).locator('[data-testid="run"]').click()
-  // 150 steps with 7 rounds of samples: about 15 s on an idle 2-core machine; generous for a busy one.
+  // 150 steps with 7 rounds of samples and 4 of scoring: about 30 s on an idle 2-core machine; generous for a busy one.
   await expect.poll(() => status(page).textContent(), { timeout: 240_000 }).toBe('finished')
   const points = await lossPoints(page)
   expect(points).toBeGreaterThanOrEqual(20)
@@ -59,6 +59,11 @@ it('runs the train cell, draws the loss live, and shows the same chart after a r
   const [runId] = readdirSync(world.runsDir)
   expect(existsSync(join(world.runsDir, runId, 'adapter.safetensors'))).toBe(true)
   expect(existsSync(join(world.runsDir, runId, 'log.txt'))).toBe(true)
+  // the cell trains the word "star": its own embedding file, for ComfyUI, is offered beside the adapter
+  const word = cell(page).locator('[data-testid="word-files"] a')
+  await expect.poll(() => word.textContent()).toBe('star.safetensors')
+  const download = await fetch(new URL(String(await word.getAttribute('href')), page.url()))
+  expect(download.headers.get('content-disposition')).toBe('attachment; filename=star.safetensors')
 
   await page.reload()
   await expect.poll(() => status(page).textContent(), { timeout: 20_000 }).toBe('finished')

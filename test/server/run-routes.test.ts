@@ -10,6 +10,7 @@ let runId: string
 let runDir: string
 const get = (path: string) => fetch(`${harness.server.url}${path}`)
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')
+const STAR = Buffer.alloc(300, 3)
 
 beforeAll(async () => {
   harness = await startHarness()
@@ -44,7 +45,7 @@ describe('run data routes', () => {
 
   it('report the adapter size, or say there is none', async () => {
     writeFileSync(join(runDir, 'adapter.safetensors'), Buffer.alloc(1234))
-    expect(await (await get(`/api/runs/${runId}/adapter`)).json()).toEqual({ file: 'adapter.safetensors', bytes: 1234, saved: [] })
+    expect(await (await get(`/api/runs/${runId}/adapter`)).json()).toEqual({ file: 'adapter.safetensors', bytes: 1234, saved: [], words: [] })
     const none = await get('/api/runs/nope/adapter')
     expect(none.status).toBe(404)
     expect((await none.json()).error).toContain('no run with id "nope"')
@@ -80,6 +81,41 @@ describe('run data routes', () => {
   })
 })
 
+describe("a trained word's own embedding file (method.embedding_words)", () => {
+  beforeAll(() => {
+    // From here the run has an embeddings/ folder, as a run that trained the word "star" has.
+    const words = join(runDir, 'embeddings')
+    mkdirSync(words)
+    writeFileSync(join(words, 'star.safetensors'), STAR)
+    writeFileSync(join(words, '.star.safetensors.tmp'), 'half written')
+    writeFileSync(join(words, 'notes.txt'), 'not an embedding')
+    writeFileSync(join(harness.root, 'secret-word.safetensors'), 'outside the run')
+    symlinkSync(join(harness.root, 'secret-word.safetensors'), join(words, 'secret.safetensors'))
+  })
+
+  it('is listed with the adapter, and served as a download named as ComfyUI calls it (embedding:star)', async () => {
+    expect((await (await get(`/api/runs/${runId}/adapter`)).json()).words).toEqual([{ word: 'star', file: 'star.safetensors', bytes: 300 }])
+    const response = await get(`/runs/${runId}/embeddings/star.safetensors`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename=star.safetensors')
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(STAR)
+  })
+
+  it.each([
+    ['the final adapter, beside embeddings/', '..%2Fadapter.safetensors'],
+    ['a word that was not trained', 'circle.safetensors'],
+    ['a half-written file', '.star.safetensors.tmp'],
+    ['a file that is not an embedding', 'notes.txt'],
+    ['a symlink out of the run', 'secret.safetensors'],
+  ])('refuses %s, naming the run and the file', async (_what, name) => {
+    const response = await get(`/runs/${runId}/embeddings/${name}`)
+    expect(response.status).toBe(404)
+    const body = await response.json()
+    expect(body.error).toContain(`run "${runId}" has no word file "${decodeURIComponent(name)}"`)
+    expect(JSON.stringify(body)).not.toContain('outside the run')
+  })
+})
+
 describe('adapters saved along the way (training.save_every)', () => {
   const STEP_100 = Buffer.alloc(100, 1)
   beforeAll(() => {
@@ -106,6 +142,7 @@ describe('adapters saved along the way (training.save_every)', () => {
         { step: 100, file: 'step-00000100.safetensors', bytes: 100 },
         { step: 200, file: 'step-00000200.safetensors', bytes: 200 },
       ],
+      words: [{ word: 'star', file: 'star.safetensors', bytes: 300 }],
     })
   })
 

@@ -21,6 +21,7 @@ from diffusers import (
     UNet2DConditionModel,
 )
 from safetensors import safe_open
+from safetensors.torch import load_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from trainer import models, sampling
@@ -28,7 +29,7 @@ from trainer.events import EventRecords
 from trainer.families import identify, of_folder
 from trainer.methods import load_adapter
 from trainer.shapes import architecture
-from trainer.train import ADAPTER_FILE, train
+from trainer.train import ADAPTER_FILE, WORD_FILES, train
 
 TOKENIZER = Path(__file__).resolve().parents[2] / "models" / "shapes-xl" / "tokenizer"
 TEXT_HIDDEN = 32
@@ -246,6 +247,11 @@ def test_word_embeddings_are_bundled_as_a1111_reads_them_and_load_back(family, f
     keys, _ = read(tmp_path / ADAPTER_FILE)
     bundled = sorted(key.removeprefix("bundle_emb.background.") for key in keys if key.startswith("bundle_emb."))
     assert bundled == (["clip_g", "clip_l"] if family == "sdxl" else ["string_to_param.*"])
+    # the word's own file, for ComfyUI and sd-scripts, which skip bundled words: the same vectors
+    own, bundle = load_file(tmp_path / WORD_FILES / "background.safetensors"), load_file(tmp_path / ADAPTER_FILE)
+    assert sorted(own) == (["clip_g", "clip_l"] if family == "sdxl" else ["emb_params"])
+    for name, vector in own.items():
+        assert torch.equal(vector, bundle[f"bundle_emb.background.{'string_to_param.*' if name == 'emb_params' else name}"])
     fresh = models.load(str(folders[family]), torch.device("cpu"))
     with torch.no_grad():
         frozen = models.encode_prompts(fresh, PROMPT)[0]
@@ -268,6 +274,18 @@ def test_diffusers_loads_an_sd15_lora_to_the_same_output(folders, tmp_path):
     torch.testing.assert_close(probe(loaded), recorder.trained, rtol=1e-4, atol=1e-4)
     with torch.no_grad():
         torch.testing.assert_close(models.encode_prompts(loaded, PROMPT)[0], recorder.trained_text, rtol=1e-4, atol=1e-4)
+
+
+def test_diffusers_loads_a_trained_word_file_as_a_textual_inversion(folders, tmp_path):
+    """The word's own file in A1111's embedding format, as diffusers' load_textual_inversion (a client of that format)
+    reads it: under a new token, the prompt encodes as the trained word did."""
+    recorder = run(folders["sd15"], tmp_path, embedding_words=["background"], embedding_lr=0.05)
+    pipe = StableDiffusionPipeline.from_pretrained(folders["sd15"])
+    pipe.load_textual_inversion(str(tmp_path / WORD_FILES / "background.safetensors"), token="<background>")
+    loaded = dataclasses.replace(recorder.base, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer)
+    with torch.no_grad():
+        encoded = models.encode_prompts(loaded, [PROMPT[0].replace("background", "<background>")])[0]
+    torch.testing.assert_close(encoded, recorder.trained_text)
 
 
 @pytest.mark.parametrize("family", ["sd15", "sd2"])

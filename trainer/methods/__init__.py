@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -203,7 +204,7 @@ class Adapter:
                 raw[f"{part.names[module]}.{tensor}"] = value
         if self.embeddings:
             raw.update(self.embeddings.bundle())
-        return {key: value.detach().to("cpu", torch.float32).contiguous() for key, value in raw.items()}
+        return on_cpu(raw)
 
     def load_state_dict(self, weights: dict[str, torch.Tensor]) -> None:
         if self.embeddings:
@@ -236,12 +237,20 @@ class Adapter:
         return {"file": path.name, "loaded": len(used), "missing": len(mine) - len(used), "unused": len(unused), "unused_examples": unused[:3]}
 
     def save(self, path: Path, run_metadata: dict[str, str], precision: str = "float") -> None:
-        """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata, its weights in training.save_precision,
-        atomically: a kill mid-write keeps the old file."""
-        tmp = path.with_name(f".{path.name}.tmp")
+        """Write the adapter as .safetensors with kohya sd-scripts' ss_* metadata, its weights in training.save_precision."""
         weights = {key: value.to(SAVE_DTYPES[precision]) for key, value in self.state_dict().items()}
-        save_file(weights, str(tmp), {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
-        os.replace(tmp, path)
+        write_atomically(path, weights, {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
+
+    def save_words(self, folder: Path) -> list[Path]:
+        """Each trained word as an embedding file of its own, folder/<word>.safetensors, for the tools that skip the
+        adapter's bundled words (ComfyUI, sd-scripts). A word that cannot be a file name (a lone '/') has none."""
+        folder.mkdir(exist_ok=True)
+        paths = []
+        for word, vectors in self.embeddings.files().items():
+            if re.fullmatch(r"[\w-]+", word):
+                paths.append(folder / f"{word}.safetensors")
+                write_atomically(paths[-1], on_cpu(vectors))
+        return paths
 
     def remove(self) -> None:
         """Unwrap the base model's layers: the (cached) base model is as it was, frozen, on its device."""
@@ -254,6 +263,18 @@ class Adapter:
             model.requires_grad_(False)
             if any(p.device != device for p in model.parameters()):  # only then: fake tensors cannot be moved in place
                 model.to(device)
+
+
+def on_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Tensors as a file holds them: float32, on the CPU, contiguous, out of autograd."""
+    return {key: value.detach().to("cpu", torch.float32).contiguous() for key, value in tensors.items()}
+
+
+def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    """A .safetensors file written beside its place and moved in: a kill mid-write keeps the old file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(tensors, str(tmp), metadata)
+    os.replace(tmp, path)
 
 
 def load_adapter(path: Path, base) -> Adapter:

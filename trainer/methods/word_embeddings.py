@@ -11,7 +11,9 @@ embedding puts them in wherever the word's token appears, and removing the hook
 leaves the base model as it was. The adapter file carries them as
 AUTOMATIC1111's bundled embeddings, which A1111 and Forge load with the LoRA,
 the word in a prompt calling them up: bundle_emb.<word>.clip_l and .clip_g for
-SDXL, bundle_emb.<word>.string_to_param.* for SD1.x and SD2.x.
+SDXL, bundle_emb.<word>.string_to_param.* for SD1.x and SD2.x. ComfyUI and
+sd-scripts skip those keys, so each word is also saved as an embedding file of
+its own (files()), which they load from their embeddings folders.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from trainer.config import ConfigError
 BUNDLE = "bundle_emb"
 # Each text encoder's vector in A1111's embedding files, by how many text encoders the family has.
 VECTOR_NAMES = {1: ("string_to_param.*",), 2: ("clip_l", "clip_g")}
+# The same vectors in an embedding file of the word's own, where SD1.x and SD2.x name theirs emb_params.
+FILE_NAMES = {"string_to_param.*": "emb_params"}
 
 
 def token_of(tokenizer, word: str, index: int) -> int:
@@ -74,6 +78,11 @@ class WordEmbeddings(torch.nn.Module):
     def bundle(self) -> dict[str, torch.Tensor]:
         """A1111's bundled embeddings: bundle_emb.<word>.<vector name> -> (1, D_i), one vector per word."""
         return {f"{BUNDLE}.{word}.{name}": vectors[w : w + 1] for vectors, name in zip(self.vectors, self.names) for w, word in enumerate(self.words)}
+
+    def files(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Each word as the tensors of an embedding file of its own, as ComfyUI (prompted as embedding:<word>),
+        sd-scripts, A1111 and Forge load one: SDXL's clip_l and clip_g, SD1.x's and SD2.x's emb_params, (1, D_i) each."""
+        return {word: {FILE_NAMES.get(name, name): vectors[w : w + 1] for vectors, name in zip(self.vectors, self.names)} for w, word in enumerate(self.words)}
 
     @torch.no_grad()
     def load_bundle(self, weights: dict[str, torch.Tensor]) -> None:

@@ -3,7 +3,7 @@
 // own, so a reattached tab and the tab that started the run agree.
 import type { RunEvent, RunStatus, RunSummary } from '../../../core/src/protocol.ts'
 import { emptyView, finalMetrics, foldEvents, progressOf, smoothingFor, Smoother, type RunView } from '../../../core/src/series/index.ts'
-import { adapterInfo, type SavedAdapter } from '../api.ts'
+import { adapterInfo, type SavedAdapter, type WordFile } from '../api.ts'
 import type { RunListener } from './connection.svelte.ts'
 
 export class RunState implements RunListener {
@@ -21,6 +21,8 @@ export class RunState implements RunListener {
   adapterBytes = $state<number | undefined>()
   /** The adapters saved along the way (training.save_every), by step; asked with adapterBytes. */
   savedAdapters = $state.raw<SavedAdapter[]>([])
+  /** The trained words' own embedding files (method.embedding_words); asked with adapterBytes. */
+  wordFiles = $state.raw<WordFile[]>([])
   #smoother = new Smoother()
   /** Whether any event came: until then the run list's status shows. */
   #received = $state(false)
@@ -58,6 +60,7 @@ export class RunState implements RunListener {
       adapterInfo(this.summary.id).then((info) => {
         this.adapterBytes = info.bytes
         this.savedAdapters = info.saved
+        this.wordFiles = info.words
       }, () => undefined)
     }
   }

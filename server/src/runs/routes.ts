@@ -1,7 +1,8 @@
 // Run data over HTTP, for what a page needs beyond the websocket's live tail:
 // a run's events and config (compare cells, the summary's copy buttons), its
-// adapters' sizes, the adapters saved along the way (training.save_every), and
-// its sample images. Only files inside a known run's samples/ or adapters/
+// adapters' sizes, the adapters saved along the way (training.save_every), its
+// trained words' own embedding files (method.embedding_words), and its sample
+// images. Only files inside a known run's samples/, adapters/ or embeddings/
 // folder are ever served from them: the name is checked against a strict
 // pattern and the resolved real path must stay inside that folder.
 import { Router, type Response } from 'express'
@@ -13,6 +14,8 @@ import { readEvents, type RunRecord, type RunStore } from './store.ts'
 const SAMPLE_NAME = /^[\w-][\w.-]*\.(png|jpg|jpeg|webp)$/
 /** What an adapter saved along the way is called: the trainer writes adapters/step-<8-digit step>.safetensors. */
 const SAVED_ADAPTER_NAME = /^step-(\d{8})\.safetensors$/
+/** What a trained word's own embedding file is called: the trainer writes embeddings/<word>.safetensors. */
+const WORD_FILE_NAME = /^([\p{L}\p{N}_-]+)\.safetensors$/u
 
 export function runRoutes(store: RunStore): Router {
   const router = Router()
@@ -37,7 +40,7 @@ export function runRoutes(store: RunStore): Router {
     if (!record) return
     const size = fileSize(join(record.dir, 'adapter.safetensors'))
     if (size === undefined) return void res.status(404).json({ error: `run "${req.params.id}" has no adapter (yet)` })
-    res.json({ file: 'adapter.safetensors', bytes: size, saved: savedAdapters(record.dir) })
+    res.json({ file: 'adapter.safetensors', bytes: size, saved: savedAdapters(record.dir), words: wordFiles(record.dir) })
   })
 
   router.get('/runs/:id/adapters/:file', (req, res) => {
@@ -47,6 +50,14 @@ export function runRoutes(store: RunStore): Router {
     if (!record || !file) return void res.status(404).json({ error: `run "${id}" has no saved adapter "${name}" (they are named like step-00000100.safetensors)` })
     // sd-scripts names its along-the-way files <name>-step00000100.safetensors.
     res.download(file, `${record.summary.cell}-${record.summary.id}-step${name.slice(5)}`)
+  })
+
+  router.get('/runs/:id/embeddings/:file', (req, res) => {
+    const { id, file: name } = req.params
+    const record = store.get(id)
+    const file = record && WORD_FILE_NAME.test(name) ? inside(record.dir, 'embeddings', name) : undefined
+    if (!record || !file) return void res.status(404).json({ error: `run "${id}" has no word file "${name}" (a run with method.embedding_words writes one per word, e.g. star.safetensors)` })
+    res.download(file, name) // ComfyUI calls an embedding by its file name: embedding:star
   })
 
   router.get('/runs/:id/samples/:name', (req, res) => {
@@ -77,20 +88,30 @@ function inside(runDir: string, folderName: string, name: string): string | unde
 
 /** The adapters saved along the way, by step; only those the download route would serve. */
 function savedAdapters(runDir: string): { step: number; file: string; bytes: number }[] {
+  return served(runDir, 'adapters', SAVED_ADAPTER_NAME)
+    .map(({ match, file, bytes }) => ({ step: Number(match[1]), file, bytes }))
+    .sort((a, b) => a.step - b.step)
+}
+
+/** The trained words' own embedding files; only those the download route would serve. */
+function wordFiles(runDir: string): { word: string; file: string; bytes: number }[] {
+  return served(runDir, 'embeddings', WORD_FILE_NAME).map(({ match, file, bytes }) => ({ word: match[1], file, bytes }))
+}
+
+/** The files of a run's folder that match `pattern` and that `inside` lets out, with their sizes. */
+function served(runDir: string, folder: string, pattern: RegExp): { match: RegExpExecArray; file: string; bytes: number }[] {
   let names: string[]
   try {
-    names = readdirSync(join(runDir, 'adapters'))
+    names = readdirSync(join(runDir, folder))
   } catch {
-    return [] // no training.save_every, or none saved yet
+    return [] // nothing of the kind saved (yet)
   }
-  return names
-    .flatMap((name) => {
-      const match = SAVED_ADAPTER_NAME.exec(name)
-      const file = match ? inside(runDir, 'adapters', name) : undefined
-      const bytes = file === undefined ? undefined : fileSize(file)
-      return match && bytes !== undefined ? [{ step: Number(match[1]), file: name, bytes }] : []
-    })
-    .sort((a, b) => a.step - b.step)
+  return names.flatMap((name) => {
+    const match = pattern.exec(name)
+    const path = match ? inside(runDir, folder, name) : undefined
+    const bytes = path === undefined ? undefined : fileSize(path)
+    return match && bytes !== undefined ? [{ match, file: name, bytes }] : []
+  })
 }
 
 function fileSize(file: string): number | undefined {

@@ -188,7 +188,7 @@ export const MethodSection = section('The adapter that is trained on top of the 
       default: [],
       maxItems: 8,
       description:
-        'Pivotal tuning: caption words whose input embedding (the vector the word\u2019s token enters each text encoder with, what textual inversion trains) trains beside the adapter, e.g. [star]. The concept gets conditioning of its own instead of sharing its neighbours\u2019, and since no other text-encoder weight changes, a prompt without the word is encoded exactly as before. Each must be one word of one token that some caption holds. Prompts are then encoded every step. The adapter file carries the vectors as bundled embeddings (bundle_emb.<word>), which AUTOMATIC1111 and Forge load with the LoRA; ComfyUI and sd-scripts\u2019 LoRA loaders skip them. Used by every method.',
+        'Pivotal tuning: caption words whose input embedding (the vector the word\u2019s token enters each text encoder with, what textual inversion trains) trains beside the adapter, e.g. [star]. The concept gets conditioning of its own instead of sharing its neighbours\u2019, and since no other text-encoder weight changes, a prompt without the word is encoded exactly as before. Each must be one word of one token that some caption holds. Prompts are then encoded every step. The adapter file carries the vectors as bundled embeddings (bundle_emb.<word>), which AUTOMATIC1111 and Forge load with the LoRA; ComfyUI and sd-scripts\u2019 LoRA loaders skip them, so each word is also saved as an embedding file of its own (embeddings/<word>.safetensors in the run folder, offered beside the adapter), which ComfyUI loads from its embeddings folder as embedding:<word>. Used by every method.',
     }),
   ),
   embedding_lr: nullable(
