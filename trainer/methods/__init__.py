@@ -241,16 +241,13 @@ class Adapter:
         weights = {key: value.to(SAVE_DTYPES[precision]) for key, value in self.state_dict().items()}
         write_atomically(path, weights, {**run_metadata, **network_metadata(self.method.algo, self.config, self.method.options(self.config))})
 
-    def save_words(self, folder: Path) -> list[Path]:
+    def save_words(self, folder: Path) -> None:
         """Each trained word as an embedding file of its own, folder/<word>.safetensors, for the tools that skip the
         adapter's bundled words (ComfyUI, sd-scripts). A word that cannot be a file name (a lone '/') has none."""
         folder.mkdir(exist_ok=True)
-        paths = []
         for word, vectors in self.embeddings.files().items():
             if re.fullmatch(r"[\w-]+", word):
-                paths.append(folder / f"{word}.safetensors")
-                write_atomically(paths[-1], on_cpu(vectors))
-        return paths
+                write_atomically(folder / f"{word}.safetensors", on_cpu(vectors))
 
     def remove(self) -> None:
         """Unwrap the base model's layers: the (cached) base model is as it was, frozen, on its device."""
