@@ -75,14 +75,18 @@ class WordEmbeddings(torch.nn.Module):
             if token not in seen:
                 raise ConfigError(f"method.embedding_words[{index}]: no caption of the dataset has the word '{word}', so its embedding would never train")
 
+    def by_word(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Each word's vectors, (1, D_i) per text encoder, under their names in A1111's files (VECTOR_NAMES)."""
+        return {word: {name: vectors[w : w + 1] for vectors, name in zip(self.vectors, self.names)} for w, word in enumerate(self.words)}
+
     def bundle(self) -> dict[str, torch.Tensor]:
-        """A1111's bundled embeddings: bundle_emb.<word>.<vector name> -> (1, D_i), one vector per word."""
-        return {f"{BUNDLE}.{word}.{name}": vectors[w : w + 1] for vectors, name in zip(self.vectors, self.names) for w, word in enumerate(self.words)}
+        """A1111's bundled embeddings: bundle_emb.<word>.<vector name> -> (1, D_i)."""
+        return {f"{BUNDLE}.{word}.{name}": vector for word, vectors in self.by_word().items() for name, vector in vectors.items()}
 
     def files(self) -> dict[str, dict[str, torch.Tensor]]:
         """Each word as the tensors of an embedding file of its own, as ComfyUI (prompted as embedding:<word>),
         sd-scripts, A1111 and Forge load one: SDXL's clip_l and clip_g, SD1.x's and SD2.x's emb_params, (1, D_i) each."""
-        return {word: {FILE_NAMES.get(name, name): vectors[w : w + 1] for vectors, name in zip(self.vectors, self.names)} for w, word in enumerate(self.words)}
+        return {word: {FILE_NAMES.get(name, name): vector for name, vector in vectors.items()} for word, vectors in self.by_word().items()}
 
     @torch.no_grad()
     def load_bundle(self, weights: dict[str, torch.Tensor]) -> None:
