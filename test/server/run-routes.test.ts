@@ -9,6 +9,14 @@ let harness: Harness
 let runId: string
 let runDir: string
 const get = (path: string) => fetch(`${harness.server.url}${path}`)
+/** A file of the run (e.g. adapters/x) is refused: 404, with `error` in the message, and nothing from outside the run. */
+async function expectNotServed(file: string, error: string) {
+  const response = await get(`/runs/${runId}/${file}`)
+  expect(response.status).toBe(404)
+  const body = await response.json()
+  expect(body.error).toContain(error)
+  expect(JSON.stringify(body)).not.toContain('outside the run')
+}
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')
 const STAR = Buffer.alloc(300, 3)
 
@@ -107,13 +115,7 @@ describe("a trained word's own embedding file (method.embedding_words)", () => {
     ['a half-written file', '.star.safetensors.tmp'],
     ['a file that is not an embedding', 'notes.txt'],
     ['a symlink out of the run', 'secret.safetensors'],
-  ])('refuses %s, naming the run and the file', async (_what, name) => {
-    const response = await get(`/runs/${runId}/embeddings/${name}`)
-    expect(response.status).toBe(404)
-    const body = await response.json()
-    expect(body.error).toContain(`run "${runId}" has no word file "${decodeURIComponent(name)}"`)
-    expect(JSON.stringify(body)).not.toContain('outside the run')
-  })
+  ])('refuses %s, naming the run and the file', (_what, name) => expectNotServed(`embeddings/${name}`, `run "${runId}" has no word file "${decodeURIComponent(name)}"`))
 })
 
 describe('adapters saved along the way (training.save_every)', () => {
@@ -166,13 +168,7 @@ describe('adapters saved along the way (training.save_every)', () => {
     ['a symlink out of the run', 'step-00000500.safetensors'],
     ['a symlink to the final adapter', 'step-00000600.safetensors'],
     ['a step that was not saved', 'step-00000900.safetensors'],
-  ])('refuse %s, naming the run and the file', async (_what, name) => {
-    const response = await get(`/runs/${runId}/adapters/${name}`)
-    expect(response.status).toBe(404)
-    const body = await response.json()
-    expect(body.error).toContain(`run "${runId}" has no saved adapter "${decodeURIComponent(name)}"`)
-    expect(JSON.stringify(body)).not.toContain('outside the run')
-  })
+  ])('refuse %s, naming the run and the file', (_what, name) => expectNotServed(`adapters/${name}`, `run "${runId}" has no saved adapter "${decodeURIComponent(name)}"`))
 
   it('refuse a dot-dot the URL parser leaves in place', async () => {
     // fetch() would resolve the dots itself; a raw request sends them as typed, and the page fallback, never a file, answers.
