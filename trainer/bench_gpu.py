@@ -26,7 +26,11 @@ most of that time. A low share means the GPU waits for the CPU to launch work,
 and no kernel tuning will raise the MFU; fewer launches will (a compiled step,
 larger batches). A high share with a low MFU means slow kernels: top_kernels
 says which, and kernel_classes how all of the time divides between kinds of
-work (matmul, attention, convolution, normalization, copies, elementwise...). Peak VRAM is that of the warm-up and timed steps: the FLOP count's
+work (matmul, attention, convolution, normalization, copies, elementwise...).
+The FLOP count also counts the bytes each op moves (trainer/roofline.py), and
+roofline gives the floors they set on this card: the least time the step's
+ops could take eager, fused as a compiler fuses them, and the FLOP ops alone;
+of_device_time says how near the kernels came to the eager floor. Peak VRAM is that of the warm-up and timed steps: the FLOP count's
 step runs under a dispatch mode that keeps a checkpointed step's activations.
 With gradient checkpointing the count includes the recomputed forward, so its
 "MFU" is really hardware utilisation.
@@ -35,7 +39,8 @@ Writes bench/results/gpu-<card>.json. `--smoke` runs the same code on a
 shrunken UNet for 2 steps, on any device (the CPU test keeps it working).
 `--estimate` needs no GPU: it runs each case's step twice on fake tensors on
 the CPU and counts the peak memory its tensors hold (trainer/memory.py), with
-CUDA autocast's float32 norms; it writes bench/results/gpu-estimate.json.
+CUDA autocast's float32 norms, and the second step's roofline on an H100 SXM,
+issue 7's card; it writes bench/results/gpu-estimate.json.
 """
 
 from __future__ import annotations
@@ -58,7 +63,6 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler, UNet2DConditionModel
 from diffusers.models.attention_processor import AttnProcessor2_0
 from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
-from torch.utils.flop_counter import FlopCounterMode
 
 from trainer import config as configs
 from trainer.compiling import release, training_unet
@@ -67,33 +71,27 @@ from trainer.memory import PeakBytes
 from trainer.methods import METHODS
 from trainer.optimizers import OPTIMIZERS
 from trainer.precision import Precision
+from trainer.roofline import Card, Roofline, find_card
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "models" / "configs"
 TEXT_TOKENS = 77  # CLIP's context: the length of every cached prompt embedding
 TOP_KERNELS = 12
 
-# Dense bf16 tensor-core peak (no sparsity), by a part of torch.cuda.get_device_name(); the first match wins.
-PEAK_BF16_FLOPS = [
-    ("H100 PCIe", 756e12),
-    ("H100", 989e12),  # SXM (NVIDIA H100 80GB HBM3)
-    ("H200", 989e12),
-    ("A100", 312e12),
-    ("RTX 4090", 165e12),
-]
-
+GOAL_CARD = find_card("NVIDIA H100 80GB HBM3")  # issue 7's MFU goal is an H100 SXM's: the card --estimate's roofline is drawn for
 
 # What each kernel does, by its name; the first pattern that matches wins. cuDNN names its attention kernels fprop and
-# bprop as it names convolutions, and its convolutions are implicit GEMMs, hence this order.
+# bprop as it names convolutions, and its convolutions are implicit GEMMs, hence this order. The same table classes
+# aten ops (the roofline's), whose names end each pattern.
 KERNEL_CLASSES = [
     ("attention", r"sdpa|flash|fmha|attention"),
     ("convolution", r"implicit_gemm|conv|dgrad|wgrad"),
     ("layout change", r"nchwToNhwc|nhwcToNchw"),
-    ("matmul", r"nvjet|gemm|cutlass|cublas|xmma"),
+    ("matmul", r"nvjet|gemm|cutlass|cublas|xmma|^(add|b|badd)mm_?$|^mm$"),
     ("normalization", r"layer_norm|group_norm|GroupNorm|LayerNorm|RowwiseMoments|ComputeFusedParams|ComputeInternalGradients|BackwardFusedParams"),
     ("fused by inductor", r"^triton_"),
     ("copy and cast", r"copy|Memcpy|Memset"),
-    ("optimizer", r"Optimizer|adam|Adam|multi_tensor"),
+    ("optimizer", r"Optimizer|adam|Adam|multi_tensor|^_foreach_"),
     ("elementwise", r"elementwise|Functor|reduce_kernel"),
 ]
 
@@ -153,18 +151,31 @@ class UNetOnly:
     text_encoder_2: None = None
 
 
-def peak_flops(device_name: str) -> float | None:
-    return next((flops for part, flops in PEAK_BF16_FLOPS if part in device_name), None)
-
-
-def count_flops(step: Callable[[], None]) -> int:
-    """FLOPs of the matrix multiplies, convolutions and attention that one call of `step` runs (forward and backward).
-    torch's counter has no formula for the in-place addmm_, in which the LoRA's update joins its layer's output
-    (trainer/methods/lean_lora.py): it gets addmm's, 2 m k n."""
-    inplace_addmm = lambda self_shape, a_shape, b_shape, **_: 2 * a_shape[0] * a_shape[1] * b_shape[1]  # noqa: E731
-    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: inplace_addmm}) as counter:
+def count_work(step: Callable[[], None]) -> Roofline:
+    """What one call of `step` computes and moves, op by op (forward and backward): its FLOPs are those of the matrix
+    multiplies, convolutions and attention (trainer/roofline.py)."""
+    with Roofline() as work:
         step()
-    return counter.get_total_flops()
+    return work
+
+
+def roofline_report(work: Roofline, card: Card) -> dict:
+    """The least time `work` could take on `card` (trainer/roofline.py): eager (one kernel an op), fused (one kernel
+    for each stretch between matrix multiplies, convolutions and attention, as a compiler fuses them), and those
+    alone; the MFU each would give; where the eager floor's time goes, by kind of op."""
+    eager, fused, flop_ops = work.seconds(card), work.fused_seconds(card), work.flop_op_seconds(card)
+    mfu = lambda seconds: work.flops / seconds / card.flops  # noqa: E731
+    return {
+        "card": card.part,
+        "bandwidth": card.bandwidth,
+        "seconds": eager,
+        "mfu": mfu(eager),
+        "fused_seconds": fused,
+        "fused_mfu": mfu(fused),
+        "flop_op_seconds": flop_ops,
+        "flop_op_mfu": mfu(flop_ops),
+        "seconds_by_class": class_shares(work.seconds_by_op(card), op_class),  # the eager floor's
+    }
 
 
 def unet_config(model: Model, smoke: bool) -> dict:
@@ -240,11 +251,17 @@ def kernel_class(name: str) -> str:
     return next((kind for kind, pattern in KERNEL_CLASSES if re.search(pattern, name)), "other")
 
 
-def class_shares(kernels: dict[str, float]) -> dict[str, float]:
-    """The share of the device time each class of kernel took (matmul, attention, elementwise...), largest first."""
+def op_class(name: str) -> str:
+    """An aten op's class, by the kernels' table: one of none of its kinds is elementwise math or a reduction."""
+    kind = kernel_class(name)
+    return "elementwise" if kind == "other" else kind
+
+
+def class_shares(kernels: dict[str, float], classify: Callable[[str], str] = kernel_class) -> dict[str, float]:
+    """The share of the device time each class of kernel (or op) took (matmul, attention, elementwise...), largest first."""
     seconds: dict[str, float] = {}
     for name, t in kernels.items():
-        kind = kernel_class(name)
+        kind = classify(name)
         seconds[kind] = seconds.get(kind, 0.0) + t
     total = sum(seconds.values())
     return {kind: t / total for kind, t in sorted(seconds.items(), key=lambda kv: -kv[1])}
@@ -299,13 +316,14 @@ def training_step(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: in
             adapter.remove()
 
 
-def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, peak: float | None, smoke: bool) -> dict:
+def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, case: Case, device: torch.device, steps: int, warmup: int, card: Card | None, smoke: bool) -> dict:
     """One training setting's step, timed, its FLOPs counted and its memory measured."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
     try:
         with training_step(base, noise_scheduler, resolution, case, device, smoke) as (step_with, params):
-            flops = count_flops(step_with(base.unet))  # also the first warm-up step; compiled, the same work runs
+            work = count_work(step_with(base.unet))  # also the first warm-up step; compiled, the same work runs
+            flops = work.flops
             if device.type == "cuda":
                 # Under the FLOP counter a checkpointed step keeps every activation (measured): the peak is the training steps'.
                 torch.cuda.reset_peak_memory_stats()
@@ -322,18 +340,21 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
                 "images_per_second": case.batch / seconds,
                 "flops_per_step": flops,
                 "tflops_per_second": flops / seconds / 1e12,
-                "mfu": flops / seconds / peak if peak else None,
+                "mfu": flops / seconds / card.flops if card else None,
                 "device_busy": busy / seconds if busy is not None else None,  # the share of the step the GPU computed
                 # where the device time goes: the kernels that took most of it, each with its share
                 "top_kernels": [[name, t / busy] for name, t in sorted(kernels.items(), key=lambda kv: -kv[1])[:TOP_KERNELS]] if busy else None,
                 "kernel_classes": class_shares(kernels) if busy else None,  # all of the time, by kind of work
                 "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
+                "bytes_per_step": work.bytes,
+                # the least time the step's ops could take on this card, against which the kernels' own time compares
+                "roofline": roofline_report(work, card) | {"of_device_time": work.seconds(card) / busy if busy else None} if card and card.bandwidth else None,
             }
     except torch.cuda.OutOfMemoryError as error:
         return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
 
 
-def bench_model(name: str, report: dict, save: Callable[[], None], device: torch.device, smoke: bool, steps: int, warmup: int, peak: float | None, compiled: bool) -> None:
+def bench_model(name: str, report: dict, save: Callable[[], None], device: torch.device, smoke: bool, steps: int, warmup: int, card: Card | None, compiled: bool) -> None:
     """Fills `report` with the model's cases, saving it after each: a run cut short keeps what it measured."""
     model = MODELS[name]
     resolution = SMOKE_RESOLUTION if smoke else model.resolution
@@ -348,7 +369,7 @@ def bench_model(name: str, report: dict, save: Callable[[], None], device: torch
     }
     for case in CASES + COMPILED * (compiled and model.compare):
         print(f"bench_gpu: {name} {case}", file=sys.stderr, flush=True)
-        report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, peak, smoke))
+        report["cases"].append(run_case(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, steps, warmup, card, smoke))
         print(f"  {report['cases'][-1]}", file=sys.stderr, flush=True)
         save()
     del unet
@@ -356,8 +377,12 @@ def bench_model(name: str, report: dict, save: Callable[[], None], device: torch
 
 @contextmanager
 def autocast_norms(dtype: Callable[[str], torch.dtype]) -> Iterator[None]:
-    """Meanwhile, under autocast, group_norm and layer_norm run in dtype(device type) instead of autocast's choice."""
+    """Meanwhile, under autocast, group_norm and layer_norm run in dtype(device type) instead of autocast's choice;
+    within another autocast_norms, that one's choice stands (a trial's bf16 norms, estimated as CUDA's float32 ones)."""
     originals = {name: getattr(F, name) for name in ("group_norm", "layer_norm")}
+    if any(hasattr(norm, "autocast_dtype") for norm in originals.values()):
+        yield
+        return
 
     def in_dtype(norm: Callable) -> Callable:
         def run(input, *args, **kwargs):
@@ -368,6 +393,7 @@ def autocast_norms(dtype: Callable[[str], torch.dtype]) -> Iterator[None]:
             with torch.autocast(device, enabled=False):
                 return norm(cast(input), *map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
 
+        run.autocast_dtype = dtype
         return run
 
     for name, norm in originals.items():
@@ -387,7 +413,8 @@ def cuda_autocast_norms():
 
 def estimate_model(name: str, cases: list[Case], smoke: bool = False) -> dict:
     """Each case's peak GPU memory, counted on the CPU: the same UNet, adapter, optimizer and step on fake tensors
-    (trainer.memory), over two steps (the second runs with the optimizer state the first allocated)."""
+    (trainer.memory), over two steps (the second runs with the optimizer state the first allocated); and the second
+    step's roofline on the goal's card (trainer.roofline): how fast its ops could possibly run there."""
     model = MODELS[name]
     resolution = SMOKE_RESOLUTION if smoke else model.resolution
     device = torch.device("cpu")
@@ -401,8 +428,8 @@ def estimate_model(name: str, cases: list[Case], smoke: bool = False) -> dict:
                 with training_step(UNetOnly(unet, FAMILIES[model.folder]), noise_scheduler, resolution, case, device, smoke) as (step_with, _):
                     step = step_with(unet)
                     step()
-                    step()
-            report["cases"].append({**asdict(case), "estimated_peak_bytes": memory.peak})
+                    work = count_work(step)
+            report["cases"].append({**asdict(case), "estimated_peak_bytes": memory.peak, "flops_per_step": work.flops, "bytes_per_step": work.bytes, "roofline": roofline_report(work, GOAL_CARD)})
     return report
 
 
@@ -413,25 +440,28 @@ def slug(name: str) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer.bench_gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a shrunken UNet, 2 steps: checks the bench runs, measures nothing")
-    parser.add_argument("--estimate", action="store_true", help="no GPU needed: count each case's peak memory on fake tensors on this CPU (about a minute a case); nothing is timed")
+    parser.add_argument("--estimate", action="store_true", help="no GPU needed: count each case's peak memory and its roofline on an H100 on fake tensors on this CPU (about a minute a case); nothing is timed")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="folder for gpu-<card>.json")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--steps", type=int, help="timed steps per case (default 10; smoke 2)")
     parser.add_argument("--compile", action="store_true", help="also time SDXL's batch-8 step compiled, in reduce-overhead mode and by cudagraphs (inductor's compile alone took 6 minutes on an H100's host)")
-    parser.add_argument("--peak-flops", type=float, help="the card's dense bf16 peak, where the table lacks it")
+    parser.add_argument("--peak-flops", type=float, help="the card's dense bf16 peak (FLOP/s), where the table lacks it")
+    parser.add_argument("--bandwidth", type=float, help="the card's memory bandwidth (bytes/s), where the table lacks it: for the roofline")
     args = parser.parse_args(argv)
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     if device.type != "cuda" and not (args.smoke or args.estimate):
         print("bench_gpu: no CUDA device; run with --estimate to count memory on the CPU, or --smoke to check the script", file=sys.stderr)
         return 2
-    peak = args.peak_flops or (peak_flops(card) if device.type == "cuda" else None)
+    known = find_card(name) if device.type == "cuda" else None
+    peak = args.peak_flops or (known.flops if known else None)
+    card = Card(name, peak, args.bandwidth or (known.bandwidth if known else None)) if peak else None
     steps, warmup = (args.steps or 2, 1) if args.smoke else (args.steps or 10, 3)
     torch.backends.cuda.matmul.allow_tf32 = True
     report = {
         "date": datetime.now(timezone.utc).isoformat(),
-        "card": "estimated on fake tensors (trainer.memory)" if args.estimate else card,
+        "card": "estimated on fake tensors (trainer.memory, trainer.roofline)" if args.estimate else name,
         "smoke": args.smoke,
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
@@ -444,7 +474,7 @@ def main(argv: list[str]) -> int:
     if not args.estimate:
         report |= {"peak_bf16_flops": peak, "steps": steps}
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"gpu-{'estimate' if args.estimate else slug(card)}{'-smoke' if args.smoke else ''}.json"
+    out = args.out / f"gpu-{'estimate' if args.estimate else slug(name)}{'-smoke' if args.smoke else ''}.json"
 
     def save() -> None:
         out.write_text(json.dumps(report, indent=2) + "\n")
@@ -454,7 +484,7 @@ def main(argv: list[str]) -> int:
             report["models"][name] = estimate_model(name, CASES, args.smoke)
             save()
         else:
-            bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, peak, args.compile)
+            bench_model(name, report["models"].setdefault(name, {}), save, device, args.smoke, steps, warmup, card, args.compile)
     print(json.dumps(report, indent=2))
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -15,6 +15,8 @@ compiled part takes about 7 minutes (inductor's compile, reduce-overhead mode), 
 eager parts showed. Each part writes OUT/<part>/gpu-<card>.json; every part runs the same ops, so flops_per_step
 should agree and images_per_second alone compares them.
 With `--smoke` at the end it runs on a shrunken UNet on any device (a check of this script here; it measures nothing).
+With `--estimate` it needs no GPU: each part's peak memory and its roofline on an H100 (trainer/roofline.py), the
+least time its ops could take eager and fused, counted on fake tensors (about half a minute a part here).
 """
 import sys
 import time
@@ -45,7 +47,15 @@ def bf16_norms():
 def channels_last():
     """The UNet's weights and the latents in NHWC, the layout cuDNN's convolutions run in on Hopper."""
     build, inputs = B.build_unet, B.inputs
-    B.build_unet = lambda config, device: build(config, device).to(memory_format=torch.channels_last)
+
+    def nhwc_unet(config, device):
+        unet = build(config, device)
+        for weight in unet.parameters():  # what unet.to(memory_format=...) does, in a way fake tensors (--estimate) allow
+            if weight.ndim == 4:
+                weight.data = weight.data.contiguous(memory_format=torch.channels_last)
+        return unet
+
+    B.build_unet = nhwc_unet
 
     def nhwc_inputs(*args):
         latents, conditioning = inputs(*args)

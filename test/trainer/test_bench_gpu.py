@@ -15,7 +15,7 @@ from trainer.train import train
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    assert bench_gpu.main(["--smoke", "--compile", "--out", str(out), "--peak-flops", "1e12"]) == 0
+    assert bench_gpu.main(["--smoke", "--compile", "--out", str(out), "--peak-flops", "1e12", "--bandwidth", "1e11"]) == 0
     (file,) = out.iterdir()
     assert file.name.startswith("gpu-") and file.name.endswith("-smoke.json")
     return json.loads(file.read_text())
@@ -45,6 +45,11 @@ def test_every_case_is_measured(report, model):
         assert c["mfu"] == pytest.approx(c["flops_per_step"] / c["step_seconds"] / 1e12)
         assert c["trainable_params"] > 0 and "peak_vram_bytes" in c
         assert c["device_busy"] is None and c["top_kernels"] is None  # a CPU has no device time to compare with
+        roofline = c["roofline"]  # on the card the options describe: 1 TFLOP/s, 100 GB/s
+        assert roofline["card"] == report["card"] and roofline["of_device_time"] is None
+        assert c["bytes_per_step"] / 1e11 <= roofline["seconds"] <= c["bytes_per_step"] / 1e11 + c["flops_per_step"] / 1e12
+        assert roofline["flop_op_seconds"] < roofline["fused_seconds"] < roofline["seconds"]
+        assert roofline["mfu"] == pytest.approx(c["flops_per_step"] / roofline["seconds"] / 1e12)
     one, four, eight, checkpointed = (c["flops_per_step"] for c in cases[:4])
     # Every op works per image, so the work grows exactly with the batch; checkpointing recomputes forwards.
     assert (four, eight) == (4 * one, 8 * one)
@@ -114,6 +119,27 @@ def test_each_kernel_is_classed_by_the_work_it_does(name, kind):
     assert bench_gpu.kernel_class(name) == kind
 
 
+@pytest.mark.parametrize(
+    "name, kind",
+    [  # aten ops of an SDXL LoRA step (the roofline's)
+        ("mm", "matmul"),
+        ("addmm_", "matmul"),
+        ("bmm", "matmul"),
+        ("convolution_backward", "convolution"),
+        ("_scaled_dot_product_flash_attention_for_cpu_backward", "attention"),
+        ("native_layer_norm_backward", "normalization"),
+        ("native_group_norm", "normalization"),
+        ("_to_copy", "copy and cast"),
+        ("_foreach_lerp_", "optimizer"),
+        ("add", "elementwise"),
+        ("addcmul_", "elementwise"),
+        ("gelu_backward", "elementwise"),
+    ],
+)
+def test_each_aten_op_is_classed_by_the_same_table(name, kind):
+    assert bench_gpu.op_class(name) == kind
+
+
 def test_class_shares_divide_all_the_device_time():
     shares = bench_gpu.class_shares({"nvjet_a": 3.0, "nvjet_b": 1.0, "triton_poi_fused_add_0": 2.0, "flash_fprop": 2.0})
     assert shares == {"matmul": 0.5, "fused by inductor": 0.25, "attention": 0.25}
@@ -123,7 +149,7 @@ def test_class_shares_divide_all_the_device_time():
 def test_flops_of_a_linear_and_a_conv_match_a_hand_count():
     linear, conv = torch.nn.Linear(8, 16), torch.nn.Conv2d(3, 4, kernel_size=3, padding=1)
     x, image = torch.randn(4, 8), torch.randn(2, 3, 5, 5)  # inputs need no gradient: backward computes weight gradients only
-    flops = bench_gpu.count_flops(lambda: (linear(x).sum() + conv(image).sum()).backward())
+    flops = bench_gpu.count_work(lambda: (linear(x).sum() + conv(image).sum()).backward()).flops
     linear_flops = 2 * 4 * 8 * 16  # (4, 8) @ (8, 16): a multiply and an add per term
     conv_flops = 2 * (2 * 4 * 5 * 5) * (3 * 3 * 3)  # every output value: 3 channels × 3 × 3 taps
     assert flops == 2 * linear_flops + 2 * conv_flops  # forward, and the weight gradient's equal work
@@ -137,7 +163,7 @@ def test_a_lora_layer_counts_its_hand_count_though_its_update_joins_in_place():
     module.apply_to()
     assert module.joins_in_matmul(layer)  # the update is added by addmm_, which torch's counter has no formula for
     x = torch.randn(4, 8, requires_grad=True)
-    flops = bench_gpu.count_flops(lambda: layer(x).sum().backward())
+    flops = bench_gpu.count_work(lambda: layer(x).sum().backward()).flops
     base, down, up = 2 * 4 * 8 * 16, 2 * 4 * 8 * 2, 2 * 4 * 2 * 16
     assert flops == 2 * base + 3 * down + 3 * up  # forward; backward: the frozen layer's input gradient, the LoRA's input and weight gradients
 
@@ -147,7 +173,8 @@ def test_a_lora_layer_counts_its_hand_count_though_its_update_joins_in_place():
     [("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12), ("NVIDIA H200", 989e12), ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA GeForce RTX 4090", 165e12), ("Tesla T4", None)],
 )
 def test_peak_flops_by_card_name(name, peak):
-    assert bench_gpu.peak_flops(name) == peak
+    card = bench_gpu.find_card(name)
+    assert (card and card.flops) == peak and (card is None or card.bandwidth > 1e12)
 
 
 def test_training_keeps_sdpa_attention(base, tmp_path):

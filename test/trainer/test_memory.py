@@ -60,14 +60,22 @@ def test_fake_tensors_are_counted_as_the_real_ones_they_stand_for():
 
 
 def test_cuda_autocast_norms_run_in_float32_as_cuda_autocast_runs_them():
-    x, groups = torch.randn(2, 8, 4, 4), torch.nn.GroupNorm(2, 8)
+    x, groups, original = torch.randn(2, 8, 4, 4), torch.nn.GroupNorm(2, 8), F.group_norm
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert groups(x.bfloat16()).dtype == torch.bfloat16  # the CPU's own policy
         with bench_gpu.cuda_autocast_norms():
             assert groups(x.bfloat16()).dtype == torch.float32
             assert F.layer_norm(x.bfloat16(), (4,)).dtype == torch.float32
             assert F.linear(x, torch.ones(3, 4)).dtype == torch.bfloat16  # everything else as before
-    assert F.group_norm is torch.nn.functional.group_norm and groups(x.bfloat16()).dtype == torch.bfloat16
+    assert F.group_norm is original and groups(x.bfloat16()).dtype == torch.bfloat16
+
+
+def test_a_choice_of_the_norms_dtype_made_first_stands():
+    # a trial's bf16 norms, estimated: the estimate's own float32 choice must not undo them
+    x, bf16, original = torch.randn(2, 8, 4, 4), torch.bfloat16, F.layer_norm
+    with torch.autocast("cpu", dtype=bf16), bench_gpu.autocast_norms(lambda device: bf16), bench_gpu.cuda_autocast_norms():
+        assert F.group_norm(x, 2).dtype == bf16 and F.layer_norm(x, (4,)).dtype == bf16
+    assert F.layer_norm is original
 
 
 def test_the_estimate_writes_every_case_and_checkpointing_and_batch_move_it_as_they_must(tmp_path):
@@ -81,3 +89,7 @@ def test_the_estimate_writes_every_case_and_checkpointing_and_batch_move_it_as_t
     assert weights < low_memory < one < four < eight
     # activations grow with the batch: the step from 4 to 8 images adds about what 1 to 4 added, scaled
     assert (eight - four) == pytest.approx((four - one) * 4 / 3, rel=0.1)
+    # and each case's roofline on issue 7's card, from the same step's work (trainer/roofline.py)
+    flops = [c["flops_per_step"] for c in cases]
+    assert flops[1:3] == [4 * flops[0], 8 * flops[0]] and flops[3] > flops[0]  # checkpointing recomputes forwards
+    assert all(c["roofline"]["card"] == "H100" and 0 < c["roofline"]["mfu"] < c["roofline"]["fused_mfu"] < c["roofline"]["flop_op_mfu"] < 1 for c in cases)
