@@ -17,6 +17,12 @@ should agree and images_per_second alone compares them.
 With `--smoke` at the end it runs on a shrunken UNet on any device (a check of this script here; it measures nothing).
 With `--estimate` it needs no GPU: each part's peak memory and its roofline on an H100 (trainer/roofline.py), the
 least time its ops could take eager and fused, counted on fake tensors (about half a minute a part here).
+
+What the roofline says to run first (bench/README.md): no eager part can reach 45% on an H100 (perfect kernels would
+give 40.5%, 48.6% with bf16 norms, and the H100's ran at 63-64% of that floor); compiled, the floor allows 53.0% and
+56.5% with bf16 norms, and the compiled kernels ran at 70% of theirs. So, in a 15-minute session: `lora-linear`
+(about 2 minutes: is the eager floor's share still 63%?), then `compiled-lora-linear-bf16-norms` (predicted about
+0.31 s a step, 39% MFU). Each report's roofline.of_device_time is the share of the eager floor its kernels reached.
 """
 import sys
 import time
