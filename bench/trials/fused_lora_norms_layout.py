@@ -23,6 +23,8 @@ give 40.5%, 48.6% with bf16 norms, and the H100's ran at 63-64% of that floor); 
 56.5% with bf16 norms, and the compiled kernels ran at 70% of theirs. So, in a 15-minute session: `lora-linear`
 (about 2 minutes: is the eager floor's share still 63%?), then `compiled-lora-linear-bf16-norms` (predicted about
 0.31 s a step, 39% MFU). Each report's roofline.of_device_time is the share of the eager floor its kernels reached.
+Beside the MFU goal, `compiled-cudagraphs-batch-1` says how much of batch 1's step (0.59 s on an H200, 19% busy) is
+the CPU's launching, which most users, training at batch 1, wait on.
 """
 import sys
 import time
@@ -96,6 +98,9 @@ PARTS = {
     "compiled-lora-linear": (LeanLoCon, nothing, [COMPILED_8]),
     "compiled-lora-linear-bf16-norms": (LeanLoCon, bf16_norms, [COMPILED_8]),
     "compiled-lora-linear-bf16-norms-channels-last": (LeanLoCon, both, [COMPILED_8]),
+    # batch 1, where the GPU waits for the CPU (13-19% busy): the eager kernels recorded once and replayed, with no
+    # inductor compile (dynamo's trace alone)
+    "compiled-cudagraphs-batch-1": (LeanLoCon, nothing, [B.Case(1, torch_compile=True, dynamo_backend="cudagraphs")]),
 }
 EAGER = [name for name in PARTS if not name.startswith("compiled")]
 
