@@ -348,7 +348,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
                 "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
                 "bytes_per_step": work.bytes,
                 # the least time the step's ops could take on this card, against which the kernels' own time compares
-                "roofline": roofline_report(work, card) | {"of_device_time": work.seconds(card) / busy if busy else None} if card and card.bandwidth else None,
+                "roofline": (roofline_report(work, card) | {"of_device_time": work.seconds(card) / busy if busy else None}) if card and card.bandwidth else None,
             }
     except torch.cuda.OutOfMemoryError as error:
         return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
