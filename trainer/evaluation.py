@@ -84,7 +84,7 @@ def through_vae(vae, images: list[Image.Image]) -> list[Image.Image]:
 
 def vae_ceiling(vae, judge_model: evaluator.Evaluator, scenes: list[shapes.Scene], resolution: int = 64) -> float:
     """Shape and colour read right in the scenes' own images after a round trip through the VAE: what no UNet can beat."""
-    return evaluator.score(judge_model, through_vae(vae, [shapes.draw(scene, resolution) for scene in scenes]), scenes)
+    return evaluator.score(judge_model, through_vae(vae, [shapes.render(scene, resolution) for scene in scenes]), scenes)
 
 
 def base_report(model: str, prompts: int = 96, steps: int = 20, cfg_scale: float = 5.0) -> dict[str, float]:

@@ -55,7 +55,7 @@ CHECKPOINT_SEED = 778
 
 
 def render(scene: shapes.Scene, resolution: int) -> np.ndarray:
-    return np.asarray(shapes.draw(scene, resolution), dtype=np.uint8)
+    return np.asarray(shapes.render(scene, resolution), dtype=np.uint8)
 
 
 def dataset(count: int, seed: int, resolution: int, workers: int) -> tuple[torch.Tensor, list[str]]:

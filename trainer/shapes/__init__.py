@@ -121,7 +121,7 @@ def _outline(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, fl
     raise ValueError(f"unknown shape '{shape}'; known: {', '.join(SHAPES)}")
 
 
-def draw(scene: Scene, resolution: int) -> Image.Image:
+def render(scene: Scene, resolution: int) -> Image.Image:
     """Render one scene as an RGB image of side `resolution`."""
     side = resolution * _SUPERSAMPLE
     image = Image.new("RGB", (side, side), BACKGROUNDS[scene.background])
@@ -176,10 +176,10 @@ def scenes(count: int, seed: int, shapes=BASE_SHAPES, textures=BASE_TEXTURES, dr
     return [Scene(**{name: rng.choice(values) for name, values in columns.items()}) for _ in range(count)]
 
 
-def generate(count: int, seed: int, resolution: int = 64, shapes=BASE_SHAPES, textures=BASE_TEXTURES, draw_scenes: str = "random") -> list[tuple[Image.Image, str]]:
-    """`count` (image, caption) pairs, deterministic from `seed` (and `draw_scenes`: random or even, as `scenes` draws them).
+def generate(count: int, seed: int, resolution: int = 64, shapes=BASE_SHAPES, textures=BASE_TEXTURES, draw: str = "random") -> list[tuple[Image.Image, str]]:
+    """`count` (image, caption) pairs, deterministic from `seed` (and `draw`: random or even, as `scenes` draws them).
 
     By default only the base concepts appear; pass e.g. shapes=("star",) to
     draw a held-out concept.
     """
-    return [(draw(scene, resolution), scene.caption) for scene in scenes(count, seed, shapes, textures, draw_scenes)]
+    return [(render(scene, resolution), scene.caption) for scene in scenes(count, seed, shapes, textures, draw)]

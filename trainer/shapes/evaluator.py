@@ -90,7 +90,7 @@ def augment(image: Image.Image, rng: random.Random) -> Image.Image:
 
 def labelled(count: int, seed: int, resolution: int = 64) -> tuple[list[Image.Image], dict[str, torch.Tensor], list[shapes.Scene]]:
     scenes = shapes.scenes(count, seed, shapes.SHAPES, shapes.TEXTURES)
-    images = [shapes.draw(scene, resolution) for scene in scenes]
+    images = [shapes.render(scene, resolution) for scene in scenes]
     labels = {name: torch.tensor([labels.index(getattr(s, name)) for s in scenes]) for name, labels in HEADS.items()}
     return images, labels, scenes
 
