@@ -332,6 +332,10 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
             seconds = timed(step, steps, device) / steps
             kernels = kernel_seconds(step, device) if device.type == "cuda" else None  # a CPU profile costs more than the steps
             busy = sum(kernels.values()) if kernels is not None else None
+            # the least time the step's ops could take on this card, against which the kernels' own time compares
+            roofline = roofline_report(work, card) if card and card.bandwidth else None
+            if roofline:
+                roofline["of_device_time"] = roofline["seconds"] / busy if busy else None
             return {
                 **asdict(case),
                 "warmup_seconds": warmup_seconds,
@@ -347,8 +351,7 @@ def run_case(base: UNetOnly, noise_scheduler: DDPMScheduler, resolution: int, ca
                 "kernel_classes": class_shares(kernels) if busy else None,  # all of the time, by kind of work
                 "peak_vram_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
                 "bytes_per_step": work.bytes,
-                # the least time the step's ops could take on this card, against which the kernels' own time compares
-                "roofline": (roofline_report(work, card) | {"of_device_time": work.seconds(card) / busy if busy else None}) if card and card.bandwidth else None,
+                "roofline": roofline,
             }
     except torch.cuda.OutOfMemoryError as error:
         return {**asdict(case), "error": f"out of memory: {error}".splitlines()[0]}
